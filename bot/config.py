@@ -1,0 +1,162 @@
+"""Settings: the only module that reads the environment.
+
+`.env` is loaded once (python-dotenv, never overriding variables already set), then every value is
+parsed into one frozen `Settings`. A bad value raises `ConfigError` naming the setting and what was
+expected; the CLI turns that into a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE = PROJECT_ROOT / "data" / "heartstopper.db"
+DEFAULT_SEED_DIR = PROJECT_ROOT / "data"
+
+# Discord allows 50 requests/second per bot; leave headroom for commands and retries.
+MAX_NEWS_SENDS_PER_SECOND = 50.0
+DEFAULT_NEWS_SENDS_PER_SECOND = 45.0
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the bot cannot use; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    token: str | None = field(default=None, repr=False)
+    database_path: Path = DEFAULT_DATABASE
+    seed_dir: Path = DEFAULT_SEED_DIR
+    dev_guild_id: int | None = None
+    owner_ids: frozenset[int] = frozenset()
+    api_base: str | None = None
+    gateway_url: str | None = None
+    log_level: str = "INFO"
+    news_sends_per_second: float = DEFAULT_NEWS_SENDS_PER_SECOND
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token)
+
+    @property
+    def uses_emulated_discord(self) -> bool:
+        return self.api_base is not None or self.gateway_url is not None
+
+    def __repr__(self) -> str:  # the token must never reach a log line
+        token = "set" if self.token else "unset"
+        return (
+            f"Settings(token={token}, database_path={self.database_path!s}, "
+            f"dev_guild_id={self.dev_guild_id}, owner_ids={sorted(self.owner_ids)}, "
+            f"api_base={self.api_base}, gateway_url={self.gateway_url}, "
+            f"log_level={self.log_level}, news_sends_per_second={self.news_sends_per_second})"
+        )
+
+
+def _snowflake(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a Discord ID (a number), got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive Discord ID, got {raw!r}")
+    return value
+
+
+def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        wanted = " or ".join(f"{s}://" for s in schemes)
+        raise ConfigError(f"{name} must be a URL starting with {wanted}, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _clean(env: Mapping[str, str | None], name: str) -> str | None:
+    raw = env.get(name)
+    if raw is None:
+        return None
+    raw = raw.strip()
+    return raw or None
+
+
+def parse_settings(env: Mapping[str, str | None]) -> Settings:
+    """Build settings from a mapping of raw strings (the environment, or a test's dict)."""
+    token = _clean(env, "DISCORD_TOKEN")
+    if token is not None and any(c.isspace() for c in token):
+        raise ConfigError("DISCORD_TOKEN must be the bot token from the Developer Portal, "
+                          "without spaces")
+
+    database = _clean(env, "DATABASE_PATH")
+    database_path = Path(database).expanduser() if database else DEFAULT_DATABASE
+
+    seed = _clean(env, "SEED_DIR")
+    seed_dir = Path(seed).expanduser() if seed else DEFAULT_SEED_DIR
+
+    dev_guild = _clean(env, "DEV_GUILD_ID")
+    dev_guild_id = _snowflake("DEV_GUILD_ID", dev_guild) if dev_guild else None
+
+    owners_raw = _clean(env, "OWNER_IDS")
+    owner_ids: frozenset[int] = frozenset()
+    if owners_raw:
+        parts = [p.strip() for p in owners_raw.split(",") if p.strip()]
+        owner_ids = frozenset(_snowflake("OWNER_IDS", p) for p in parts)
+
+    api = _clean(env, "DISCORD_API_BASE")
+    api_base = _url("DISCORD_API_BASE", api, ("http", "https")) if api else None
+    gateway = _clean(env, "DISCORD_GATEWAY_URL")
+    gateway_url = _url("DISCORD_GATEWAY_URL", gateway, ("ws", "wss")) if gateway else None
+
+    level = (_clean(env, "LOG_LEVEL") or "INFO").upper()
+    if level not in _LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {level!r}")
+
+    rate_raw = _clean(env, "NEWS_SENDS_PER_SECOND")
+    rate = DEFAULT_NEWS_SENDS_PER_SECOND
+    if rate_raw:
+        try:
+            rate = float(rate_raw)
+        except ValueError:
+            rate = -1.0
+        if not 0 < rate <= MAX_NEWS_SENDS_PER_SECOND:
+            raise ConfigError(
+                f"NEWS_SENDS_PER_SECOND must be a number above 0 and at most "
+                f"{MAX_NEWS_SENDS_PER_SECOND:g} (Discord's global limit), got {rate_raw!r}"
+            )
+
+    return Settings(
+        token=token,
+        database_path=database_path,
+        seed_dir=seed_dir,
+        dev_guild_id=dev_guild_id,
+        owner_ids=owner_ids,
+        api_base=api_base,
+        gateway_url=gateway_url,
+        log_level=level,
+        news_sends_per_second=rate,
+    )
+
+
+def load_settings(dotenv_path: Path | None = None) -> Settings:
+    """Read `.env` (if any) under the real environment, which wins, and parse the result."""
+    path = dotenv_path if dotenv_path is not None else PROJECT_ROOT / ".env"
+    values: dict[str, str | None] = dict(dotenv_values(path)) if path.is_file() else {}
+    values.update(os.environ)
+    return parse_settings(values)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
+    )
+    # discord.py's HTTP debug lines can include request headers; keep them out below DEBUG.
+    logging.getLogger("discord.http").setLevel(max(logging.INFO, logging.getLevelName(
+        settings.log_level)))

@@ -1,0 +1,85 @@
+"""The one error path: a user-facing error becomes a short ephemeral reply; anything else is
+logged with a reference the user can quote, and never shown as a traceback."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+class UserFacingError(app_commands.AppCommandError):
+    """Raise from a command or component with a message the user should read."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _format_seconds(seconds: float) -> str:
+    seconds = max(1, round(seconds))
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def _permission_names(perms: list[str]) -> str:
+    return ", ".join(p.replace("_", " ").replace("guild", "server").title() for p in perms)
+
+
+def user_message(error: Exception) -> str | None:
+    """The text to show for an error a user caused, or None for a bug."""
+    if isinstance(error, app_commands.CommandInvokeError) and isinstance(
+        error.original, UserFacingError
+    ):
+        error = error.original
+    if isinstance(error, UserFacingError):
+        return error.message
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {_format_seconds(error.retry_after)}."
+    if isinstance(error, app_commands.MissingPermissions):
+        return f"You need the {_permission_names(error.missing_permissions)} permission for this."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        return (f"I need the {_permission_names(error.missing_permissions)} permission here; "
+                "ask a server admin to grant it.")
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this command here."
+    if isinstance(error, app_commands.TransformerError):
+        return f"I couldn't understand {error.value!r}: please pick one of the suggestions."
+    return None
+
+
+async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(text, ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException:
+        log.warning("could not deliver an error reply for interaction %s", interaction.id)
+
+
+async def report_error(interaction: discord.Interaction, error: Exception) -> None:
+    """Answer the user for any failure in a command, autocomplete or component."""
+    message = user_message(error)
+    if message is None:
+        reference = secrets.token_hex(4).upper()
+        original = getattr(error, "original", error)
+        log.error("interaction failed (reference %s, user %s, guild %s)", reference,
+                  interaction.user.id, interaction.guild_id,
+                  exc_info=(type(original), original, original.__traceback__))
+        message = (f"Something went wrong on my side. It has been logged with reference "
+                   f"`{reference}`; please mention it if you report this.")
+    if interaction.type is discord.InteractionType.autocomplete:
+        return  # autocomplete cannot show a message; the user simply gets no suggestions
+    await reply_ephemeral(interaction, message)

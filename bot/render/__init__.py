@@ -1,0 +1,1 @@
+"""Pure rendering: data in, embeds and text out. Nothing here talks to Discord or the store."""

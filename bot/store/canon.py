@@ -1,0 +1,310 @@
+"""Canon content: seeding it idempotently and reading it back as typed records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import aiosqlite
+
+from bot.store.database import Database
+from bot.store.models import (
+    Award,
+    Character,
+    Film,
+    NewsItem,
+    Person,
+    Quote,
+    Season,
+    Source,
+    StoreStats,
+)
+
+if TYPE_CHECKING:
+    from bot.seeding import SeedData
+
+
+def _json_list(raw: str | None) -> list:
+    return json.loads(raw) if raw else []
+
+
+class CanonRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    # ---- seeding -------------------------------------------------------------------------
+
+    async def apply_seed(self, seed: SeedData) -> dict[str, int]:
+        """Upsert every seed record by its key, in one transaction.
+
+        Rows without a seed key (user submissions, owner posts) are never touched, and running
+        this twice leaves the same rows: keys are UNIQUE and every write is an upsert.
+        """
+        async with self._db.transaction() as db:
+            for s in seed.sources:
+                await db.execute(
+                    "INSERT INTO sources (seed_key, title, site, url, note) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT(seed_key) DO UPDATE SET title = excluded.title,"
+                    " site = excluded.site, url = excluded.url, note = excluded.note",
+                    (s.key, s.title, s.site, s.url, s.note),
+                )
+            person_ids: dict[str, int] = {}
+            for p in seed.people:
+                person_ids[p.key] = await self._upsert_id(
+                    db,
+                    "INSERT INTO people (seed_key, name, roles, description, source_keys)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT(seed_key) DO UPDATE SET"
+                    " name = excluded.name, roles = excluded.roles,"
+                    " description = excluded.description, source_keys = excluded.source_keys"
+                    " RETURNING id",
+                    (p.key, p.name, json.dumps(p.roles), p.description, json.dumps(p.sources)),
+                )
+            character_ids: dict[str, int] = {}
+            for c in seed.characters:
+                cid = await self._upsert_id(
+                    db,
+                    "INSERT INTO characters (seed_key, name, actor_id, in_film, description, arcs,"
+                    " school, school_detail, role, source_keys)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(seed_key) DO UPDATE SET"
+                    " name = excluded.name, actor_id = excluded.actor_id,"
+                    " in_film = excluded.in_film, description = excluded.description,"
+                    " arcs = excluded.arcs, school = excluded.school,"
+                    " school_detail = excluded.school_detail, role = excluded.role,"
+                    " source_keys = excluded.source_keys RETURNING id",
+                    (c.key, c.name, person_ids.get(c.actor) if c.actor else None, int(c.in_film),
+                     c.description, json.dumps({str(k): v for k, v in c.arcs.items()}),
+                     c.school, c.school_detail, c.role, json.dumps(c.sources)),
+                )
+                character_ids[c.key] = cid
+                await db.execute("DELETE FROM character_aliases WHERE character_id = ?", (cid,))
+                await db.executemany(
+                    "INSERT OR IGNORE INTO character_aliases (character_id, alias) VALUES (?, ?)",
+                    [(cid, alias) for alias in c.aliases],
+                )
+                await db.execute("DELETE FROM character_seasons WHERE character_id = ?", (cid,))
+                await db.executemany(
+                    "INSERT INTO character_seasons (character_id, season) VALUES (?, ?)",
+                    [(cid, season) for season in c.seasons],
+                )
+            names = {p.key: p.name for p in seed.people}
+            for q in seed.quotes:
+                qid = await self._upsert_id(
+                    db,
+                    "INSERT INTO quotes (seed_key, text, speaker_id, speaker_name, outlet, said_on,"
+                    " season, context, source_keys, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                    " 'canon') ON CONFLICT(seed_key) DO UPDATE SET text = excluded.text,"
+                    " speaker_id = excluded.speaker_id, speaker_name = excluded.speaker_name,"
+                    " outlet = excluded.outlet, said_on = excluded.said_on,"
+                    " season = excluded.season, context = excluded.context,"
+                    " source_keys = excluded.source_keys RETURNING id",
+                    (q.key, q.text, person_ids[q.speaker], names[q.speaker], q.outlet, q.date,
+                     q.season, q.context, json.dumps(q.sources)),
+                )
+                await db.execute("DELETE FROM quote_characters WHERE quote_id = ?", (qid,))
+                await db.executemany(
+                    "INSERT INTO quote_characters (quote_id, character_id) VALUES (?, ?)",
+                    [(qid, character_ids[key]) for key in q.about],
+                )
+            for season in seed.seasons:
+                await db.execute(
+                    "INSERT INTO seasons (number, title, status, release_date, episode_count,"
+                    " episodes, new_cast, source_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(number) DO UPDATE SET title = excluded.title,"
+                    " status = excluded.status, release_date = excluded.release_date,"
+                    " episode_count = excluded.episode_count, episodes = excluded.episodes,"
+                    " new_cast = excluded.new_cast, source_keys = excluded.source_keys",
+                    (season.number, season.title, season.status, season.release_date,
+                     season.episode_count, json.dumps(season.episodes),
+                     json.dumps(season.new_cast), json.dumps(season.sources)),
+                )
+            for film in seed.films:
+                await db.execute(
+                    "INSERT INTO films (seed_key, title, status, release_year, release_date,"
+                    " source_keys) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(seed_key) DO UPDATE SET"
+                    " title = excluded.title, status = excluded.status,"
+                    " release_year = excluded.release_year,"
+                    " release_date = excluded.release_date, source_keys = excluded.source_keys",
+                    (film.key, film.title, film.status, film.release_year, film.release_date,
+                     json.dumps(film.sources)),
+                )
+            for n in seed.news:
+                # Seeded news is history: it is stored for /news latest and /season, and is
+                # never fanned out to subscribers (only new posts create deliveries).
+                await db.execute(
+                    "INSERT INTO news_items (dedupe_key, title, body, url, season, published,"
+                    " source_keys, origin) VALUES (?, ?, ?, ?, ?, ?, ?, 'seed')"
+                    " ON CONFLICT(dedupe_key) DO UPDATE SET title = excluded.title,"
+                    " body = excluded.body, url = excluded.url, season = excluded.season,"
+                    " published = excluded.published, source_keys = excluded.source_keys"
+                    " WHERE news_items.origin = 'seed'",
+                    (f"seed:{n.key}", n.title, n.body, n.url, n.season, n.published,
+                     json.dumps(n.sources)),
+                )
+            for a in seed.awards:
+                await db.execute(
+                    "INSERT INTO awards (seed_key, year, award, result, people, source_keys)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(seed_key) DO UPDATE SET"
+                    " year = excluded.year, award = excluded.award, result = excluded.result,"
+                    " people = excluded.people, source_keys = excluded.source_keys",
+                    (a.key, a.year, a.award, a.result, json.dumps(a.people),
+                     json.dumps(a.sources)),
+                )
+        return {
+            "sources": len(seed.sources), "people": len(seed.people),
+            "characters": len(seed.characters), "quotes": len(seed.quotes),
+            "seasons": len(seed.seasons), "films": len(seed.films), "news": len(seed.news),
+            "awards": len(seed.awards),
+        }
+
+    @staticmethod
+    async def _upsert_id(db: aiosqlite.Connection, sql: str, params: tuple) -> int:
+        async with db.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0])
+
+    async def is_seeded(self) -> bool:
+        return bool(await self._db.fetch_value("SELECT EXISTS (SELECT 1 FROM characters)"))
+
+    # ---- reading -------------------------------------------------------------------------
+
+    async def sources(self) -> dict[str, Source]:
+        rows = await self._db.fetch_all("SELECT seed_key, title, site, url FROM sources")
+        return {r["seed_key"]: Source(r["seed_key"], r["title"], r["site"], r["url"]) for r in rows}
+
+    @staticmethod
+    def _cite(sources: dict[str, Source], raw: str | None) -> tuple[Source, ...]:
+        return tuple(sources[k] for k in _json_list(raw) if k in sources)
+
+    async def people(self) -> list[Person]:
+        sources = await self.sources()
+        rows = await self._db.fetch_all(
+            "SELECT id, seed_key, name, roles, description, source_keys FROM people ORDER BY name"
+        )
+        return [self._person(r, sources) for r in rows]
+
+    def _person(self, r: aiosqlite.Row, sources: dict[str, Source]) -> Person:
+        return Person(r["id"], r["seed_key"], r["name"], tuple(_json_list(r["roles"])),
+                      r["description"], self._cite(sources, r["source_keys"]))
+
+    async def characters(self, season: int | None = None) -> list[Character]:
+        """Every character (or those appearing in `season`), sorted by name."""
+        sources = await self.sources()
+        people = {p.id: p for p in await self.people()}
+        where, params = ("", ()) if season is None else (
+            "WHERE c.id IN (SELECT character_id FROM character_seasons WHERE season = ?)",
+            (season,),
+        )
+        rows = await self._db.fetch_all(
+            "SELECT c.*,"
+            " (SELECT json_group_array(alias) FROM character_aliases a"
+            "   WHERE a.character_id = c.id) AS alias_list,"
+            " (SELECT json_group_array(season) FROM (SELECT season FROM character_seasons s"
+            "   WHERE s.character_id = c.id ORDER BY season)) AS season_list"
+            f" FROM characters c {where} ORDER BY c.name COLLATE NOCASE",
+            params,
+        )
+        return [
+            Character(
+                id=r["id"], key=r["seed_key"], name=r["name"],
+                aliases=tuple(sorted(_json_list(r["alias_list"]))),
+                actor=people.get(r["actor_id"]), seasons=tuple(_json_list(r["season_list"])),
+                in_film=bool(r["in_film"]), description=r["description"],
+                arcs={int(k): v for k, v in json.loads(r["arcs"] or "{}").items()},
+                school=r["school"], school_detail=r["school_detail"], role=r["role"],
+                sources=self._cite(sources, r["source_keys"]),
+            )
+            for r in rows
+        ]
+
+    async def quotes(self, ids: Iterable[int]) -> list[Quote]:
+        """The quotes with these ids, in the order asked."""
+        wanted = list(ids)
+        if not wanted:
+            return []
+        sources = await self.sources()
+        people = {p.id: p for p in await self.people()}
+        marks = ",".join("?" * len(wanted))
+        rows = await self._db.fetch_all(
+            "SELECT q.*, (SELECT json_group_array(c.name) FROM quote_characters qc"
+            "  JOIN characters c ON c.id = qc.character_id WHERE qc.quote_id = q.id) AS about"
+            f" FROM quotes q WHERE q.id IN ({marks})",
+            tuple(wanted),
+        )
+        by_id = {
+            r["id"]: Quote(
+                id=r["id"], key=r["seed_key"], text=r["text"], speaker_name=r["speaker_name"],
+                speaker=people.get(r["speaker_id"]), outlet=r["outlet"], said_on=r["said_on"],
+                season=r["season"], context=r["context"], status=r["status"],
+                guild_id=r["guild_id"], submitted_by=r["submitted_by"],
+                about=tuple(sorted(_json_list(r["about"]))),
+                sources=self._cite(sources, r["source_keys"]), source_text=r["source_text"],
+            )
+            for r in rows
+        }
+        return [by_id[i] for i in wanted if i in by_id]
+
+    async def quote_ids(self, status: str = "canon") -> list[int]:
+        rows = await self._db.fetch_all("SELECT id FROM quotes WHERE status = ? ORDER BY id",
+                                        (status,))
+        return [r["id"] for r in rows]
+
+    async def seasons(self) -> list[Season]:
+        sources = await self.sources()
+        people = {p.key: p for p in await self.people() if p.key}
+        rows = await self._db.fetch_all("SELECT * FROM seasons ORDER BY number")
+        return [
+            Season(
+                number=r["number"], title=r["title"], status=r["status"],
+                release_date=r["release_date"], episode_count=r["episode_count"],
+                episodes=tuple(_json_list(r["episodes"])),
+                new_cast=tuple(people[k] for k in _json_list(r["new_cast"]) if k in people),
+                sources=self._cite(sources, r["source_keys"]),
+            )
+            for r in rows
+        ]
+
+    async def films(self) -> list[Film]:
+        sources = await self.sources()
+        rows = await self._db.fetch_all("SELECT * FROM films ORDER BY release_year, title")
+        return [Film(r["seed_key"], r["title"], r["status"], r["release_year"], r["release_date"],
+                     self._cite(sources, r["source_keys"])) for r in rows]
+
+    async def awards(self) -> list[Award]:
+        sources = await self.sources()
+        people = {p.key: p for p in await self.people() if p.key}
+        rows = await self._db.fetch_all("SELECT * FROM awards ORDER BY year, award")
+        return [Award(r["seed_key"], r["year"], r["award"], r["result"],
+                      tuple(people[k] for k in _json_list(r["people"]) if k in people),
+                      self._cite(sources, r["source_keys"])) for r in rows]
+
+    async def news(self, *, limit: int = 10, season: int | None = None) -> list[NewsItem]:
+        """The newest news items first (by published date, then by arrival)."""
+        sources = await self.sources()
+        where, params = ("", ()) if season is None else ("WHERE season = ?", (season,))
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM news_items {where} ORDER BY published DESC, id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [NewsItem(r["id"], r["dedupe_key"], r["title"], r["body"], r["url"], r["season"],
+                         r["published"], r["origin"], self._cite(sources, r["source_keys"]))
+                for r in rows]
+
+    async def stats(self) -> StoreStats:
+        row = await self._db.fetch_one(
+            "SELECT"
+            " (SELECT COUNT(*) FROM sources) AS sources,"
+            " (SELECT COUNT(*) FROM people) AS people,"
+            " (SELECT COUNT(*) FROM characters) AS characters,"
+            " (SELECT COUNT(*) FROM quotes WHERE status = 'canon') AS quotes_canon,"
+            " (SELECT COUNT(*) FROM quotes WHERE status IN ('canon', 'approved')"
+            "   AND speaker_name <> '' AND outlet IS NOT NULL) AS quotes_attributed,"
+            " (SELECT COUNT(*) FROM quotes WHERE status = 'approved') AS quotes_approved,"
+            " (SELECT COUNT(*) FROM quotes WHERE status = 'pending') AS quotes_pending,"
+            " (SELECT COUNT(*) FROM news_items) AS news_items,"
+            " (SELECT COUNT(*) FROM seasons) AS seasons,"
+            " (SELECT COUNT(*) FROM films) AS films,"
+            " (SELECT COUNT(*) FROM awards) AS awards"
+        )
+        assert row is not None
+        return StoreStats(schema_version=await self._db.user_version(), **dict(row))

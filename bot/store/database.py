@@ -1,0 +1,144 @@
+"""One aiosqlite connection, its pragmas, its migrations and its write lock.
+
+A single connection is shared by every task, so two tasks must never interleave statements inside
+one transaction: every write goes through `transaction()`, which holds an asyncio lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+BUSY_TIMEOUT_MS = 5000
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used as it is; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations() -> list[Migration]:
+    """The numbered SQL files shipped in `bot/migrations`, in order, without gaps."""
+    folder = resources.files("bot") / "migrations"
+    found: list[Migration] = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise StoreError(
+                f"migration {migration.name} is out of sequence (expected {expected:04d})"
+            )
+    return found
+
+
+class Database:
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self.connection = connection
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, *, migrate_to: int | None = None) -> Database:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per unit of work.
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            connection.row_factory = aiosqlite.Row
+            await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute("PRAGMA foreign_keys = ON")
+            await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await connection.execute("PRAGMA synchronous = NORMAL")
+            database = cls(connection, path)
+            await database.migrate(migrate_to)
+        except BaseException:
+            await connection.close()
+            raise
+        return database
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+    async def user_version(self) -> int:
+        async with self.connection.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0])
+
+    async def migrate(self, target: int | None = None) -> list[int]:
+        """Apply every migration above the file's version, each in its own transaction."""
+        migrations = load_migrations()
+        latest = migrations[-1].version if migrations else 0
+        current = await self.user_version()
+        if current > latest:
+            raise StoreError(
+                f"{self.path} was written by a newer version of the bot (schema {current}; this "
+                f"version knows up to {latest}). Upgrade the bot, or point DATABASE_PATH elsewhere."
+            )
+        target = latest if target is None else target
+        applied: list[int] = []
+        for migration in migrations:
+            if current < migration.version <= target:
+                await self._apply(migration)
+                applied.append(migration.version)
+        return applied
+
+    async def _apply(self, migration: Migration) -> None:
+        # executescript runs the file as is; BEGIN/COMMIT around it makes file + version atomic.
+        script = (
+            f"BEGIN IMMEDIATE;\n{migration.sql}\n"
+            f"PRAGMA user_version = {migration.version};\nCOMMIT;"
+        )
+        async with self._write_lock:
+            try:
+                await self.connection.executescript(script)
+            except Exception as exc:
+                if self.connection.in_transaction:
+                    await self.connection.execute("ROLLBACK")
+                raise StoreError(f"migration {migration.name} failed: {exc}") from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Serialise writers: BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        async with self._write_lock:
+            await self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.connection
+            except BaseException:
+                await self.connection.execute("ROLLBACK")
+                raise
+            else:
+                await self.connection.execute("COMMIT")
+
+    async def fetch_all(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
+        async with self.connection.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetch_one(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
+        async with self.connection.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetch_value(self, sql: str, params: tuple | dict = ()) -> object:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    async def backup(self, target: Path) -> None:
+        """SQLite's online backup: consistent even while the bot keeps writing."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        async with aiosqlite.connect(target) as destination:
+            await self.connection.backup(destination)

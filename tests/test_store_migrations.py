@@ -1,0 +1,79 @@
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.store import Store, StoreError, load_migrations
+from bot.store.database import Database, Migration
+
+LATEST = load_migrations()[-1].version
+
+
+def schema_of(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as connection:
+        return sorted(connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+        ).fetchall())
+
+
+def test_migrations_are_numbered_without_gaps() -> None:
+    versions = [m.version for m in load_migrations()]
+    assert versions == list(range(1, len(versions) + 1))
+
+
+async def test_fresh_database_reaches_latest_with_pragmas(db_path: Path) -> None:
+    async with await Store.open(db_path) as store:
+        assert await store.schema_version() == LATEST
+        db = store.database
+        assert (await db.fetch_value("PRAGMA journal_mode")) == "wal"
+        assert (await db.fetch_value("PRAGMA foreign_keys")) == 1
+        assert (await db.fetch_value("PRAGMA busy_timeout")) == 5000
+
+
+@pytest.mark.parametrize("start", range(LATEST))
+async def test_upgrade_from_each_earlier_version(tmp_path: Path, start: int) -> None:
+    fresh = tmp_path / "fresh.db"
+    async with await Store.open(fresh):
+        pass
+    old = tmp_path / "old.db"
+    async with await Store.open(old, migrate_to=start) as store:
+        assert await store.schema_version() == start
+    async with await Store.open(old) as store:
+        assert await store.schema_version() == LATEST
+    assert schema_of(old) == schema_of(fresh)
+
+
+async def test_newer_database_is_refused_with_a_clear_message(db_path: Path) -> None:
+    with sqlite3.connect(db_path) as connection:
+        connection.execute(f"PRAGMA user_version = {LATEST + 1}")
+    with pytest.raises(StoreError, match="newer version of the bot"):
+        await Store.open(db_path)
+
+
+async def test_a_failing_migration_leaves_nothing_behind(db_path: Path) -> None:
+    database = await Database.open(db_path, migrate_to=0)
+    try:
+        broken = Migration(1, "0001_broken.sql",
+                           "CREATE TABLE half_done (x INTEGER);\nTHIS IS NOT SQL;")
+        with pytest.raises(StoreError, match="0001_broken.sql failed"):
+            await database._apply(broken)
+        assert await database.user_version() == 0
+        assert await database.fetch_value(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'") == 0
+    finally:
+        await database.close()
+
+
+async def test_transaction_rolls_back_on_error(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.database.transaction() as db:
+            await db.execute("INSERT INTO sources (seed_key, title) VALUES ('x', 'X')")
+            raise RuntimeError("boom")
+    assert await store.database.fetch_value("SELECT COUNT(*) FROM sources") == 0
+
+
+async def test_backup_is_a_consistent_copy(seeded_store: Store, tmp_path: Path) -> None:
+    target = tmp_path / "copy.db"
+    await seeded_store.backup(target)
+    async with await Store.open(target) as copy:
+        assert await copy.stats() == await seeded_store.stats()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.store.canon import CanonRepository
 from bot.store.database import Database, StoreError, load_migrations
+from bot.store.guilds import GuildRepository
 from bot.store.models import StoreStats
 
 __all__ = ["Store", "StoreError", "load_migrations"]
@@ -19,6 +20,7 @@ class Store:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.canon = CanonRepository(database)
+        self.guilds = GuildRepository(database)
 
     @classmethod
     async def open(cls, path: Path, *, migrate_to: int | None = None) -> Store:

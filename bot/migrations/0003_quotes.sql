@@ -1,0 +1,1 @@
+-- Quotes feature (issue: quotes). Filled in by that feature.

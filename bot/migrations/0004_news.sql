@@ -1,0 +1,1 @@
+-- News subscriptions feature. Filled in by that feature.

@@ -1,0 +1,28 @@
+"""Per-server settings."""
+
+from __future__ import annotations
+
+from bot.store.database import Database
+
+
+class GuildRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def watched_season(self, guild_id: int | None) -> int | None:
+        """How far the server has watched; None means everything released is open."""
+        if guild_id is None:
+            return None
+        value = await self._db.fetch_value(
+            "SELECT watched_season FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return None if value is None else int(value)
+
+    async def set_watched_season(self, guild_id: int, season: int | None) -> None:
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, watched_season) VALUES (?, ?)"
+                " ON CONFLICT(guild_id) DO UPDATE SET watched_season = excluded.watched_season,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                (guild_id, season),
+            )

@@ -23,10 +23,8 @@ def definition_problems(payload: dict[str, Any], where: str = "") -> list[str]:
     if not NAME.match(name) or (kind in (1, None) and name != name.lower()):
         problems.append(f"{here}: name must be 1-32 lowercase letters, digits, - _ '")
     description = payload.get("description", "")
-    if kind in (1, None) or "options" in payload or where:
-        if not 1 <= len(description) <= 100:
-            problems.append(f"{here}: description must be 1-100 characters "
-                            f"(is {len(description)})")
+    if (kind in (1, None) or "options" in payload or where) and not 1 <= len(description) <= 100:
+        problems.append(f"{here}: description must be 1-100 characters (is {len(description)})")
     options = payload.get("options") or []
     if len(options) > MAX_OPTIONS:
         problems.append(f"{here}: {len(options)} options; the limit is {MAX_OPTIONS}")

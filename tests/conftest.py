@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.client import HeartstopperBot
 from bot.config import DEFAULT_SEED_DIR, Settings
+from bot.emulator import Emulator, default_config
+from bot.emulator.testing import running_emulator
+from bot.harness import BotRunner, emulator_settings
 from bot.seeding import load_seed
 from bot.store import Store
 
@@ -37,3 +43,64 @@ async def store(db_path: Path) -> AsyncIterator[Store]:
 async def seeded_store(store: Store) -> Store:
     await store.canon.apply_seed(load_seed(DEFAULT_SEED_DIR))
     return store
+
+
+# ---- end-to-end: the real bot against the local Discord emulator ------------------------------
+
+@dataclass
+class Harness:
+    """A running emulator and a running bot on a fresh seeded database.
+
+    `emu` drives Discord (invoke, autocomplete, press...), `bot`/`store` are the live bot's;
+    `restart()` stops the bot and starts a new one on the same database, as after a crash.
+    `now` is the bot's clock (a mutable aware datetime), moved with `advance()`.
+    """
+
+    emu: Emulator
+    runner: BotRunner
+    now: datetime
+
+    @property
+    def bot(self) -> HeartstopperBot:
+        assert self.runner.bot is not None
+        return self.runner.bot
+
+    @property
+    def store(self) -> Store:
+        assert self.runner.store is not None
+        return self.runner.store
+
+    @property
+    def guild_id(self) -> int:
+        return self.emu.config.guilds[0].id
+
+    def channel_id(self, name: str = "general", guild: int = 0) -> int:
+        return next(c.id for c in self.emu.config.guilds[guild].channels if c.name == name)
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+    async def restart(self) -> HeartstopperBot:
+        return await self.runner.restart()
+
+
+def _make_harness_fixture(guilds: int):
+    @pytest.fixture
+    async def fixture(settings: Settings) -> AsyncIterator[Harness]:
+        async with running_emulator(default_config(guilds=guilds)) as emu:
+            holder: list[Harness] = []
+            runner = BotRunner(emu, emulator_settings(settings, emu),
+                               clock=lambda: holder[0].now)
+            harness = Harness(emu, runner, datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+            holder.append(harness)
+            await runner.start()
+            try:
+                yield harness
+            finally:
+                await runner.stop()
+
+    return fixture
+
+
+harness = _make_harness_fixture(guilds=1)
+harness3 = _make_harness_fixture(guilds=3)

@@ -64,7 +64,7 @@ async def test_reseeding_updates_canon_records(seeded_store: Store, tmp_path: Pa
     path.write_text(json.dumps(document))
     await seeded_store.canon.apply_seed(load_seed(seed_dir))
     key = document["characters"][0]["key"]
-    edited = [c for c in await seeded_store.canon.characters() if c.key == key][0]
+    edited = next(c for c in await seeded_store.canon.characters() if c.key == key)
     assert edited.description == "An edited description."
     assert edited.aliases == ("Edited alias",)
     assert (await seeded_store.stats()).characters == 25

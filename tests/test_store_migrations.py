@@ -55,7 +55,7 @@ async def test_a_failing_migration_leaves_nothing_behind(db_path: Path) -> None:
     try:
         broken = Migration(1, "0001_broken.sql",
                            "CREATE TABLE half_done (x INTEGER);\nTHIS IS NOT SQL;")
-        with pytest.raises(StoreError, match="0001_broken.sql failed"):
+        with pytest.raises(StoreError, match=r"0001_broken\.sql failed"):
             await database._apply(broken)
         assert await database.user_version() == 0
         assert await database.fetch_value(

@@ -32,6 +32,7 @@ def _json_list(raw: str | None) -> list:
 class CanonRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._generation = 0
 
     # ---- seeding -------------------------------------------------------------------------
 
@@ -150,6 +151,7 @@ class CanonRepository:
                     (a.key, a.year, a.award, a.result, json.dumps(a.people),
                      json.dumps(a.sources)),
                 )
+        self._generation += 1
         return {
             "sources": len(seed.sources), "people": len(seed.people),
             "characters": len(seed.characters), "quotes": len(seed.quotes),
@@ -162,6 +164,13 @@ class CanonRepository:
         async with db.execute(sql, params) as cursor:
             row = await cursor.fetchone()
         return int(row[0])
+
+    async def content_version(self) -> tuple[int, int]:
+        """Changes whenever canon may have changed: a seed through this store bumps the
+        generation, and a commit by another connection (`heartstopper-bot db seed` while the bot
+        runs) changes SQLite's data_version."""
+        data_version = await self._db.fetch_value("PRAGMA data_version")
+        return int(data_version or 0), self._generation
 
     async def is_seeded(self) -> bool:
         return bool(await self._db.fetch_value("SELECT EXISTS (SELECT 1 FROM characters)"))
@@ -243,6 +252,19 @@ class CanonRepository:
             for r in rows
         }
         return [by_id[i] for i in wanted if i in by_id]
+
+    async def character_quote_ids(self, character_id: int, guild_id: int | None) -> list[int]:
+        """Quotes about this character or by the person who plays them, visible in the guild
+        (canon ones everywhere, approved submissions only where they were made)."""
+        rows = await self._db.fetch_all(
+            "SELECT q.id FROM quotes q WHERE (q.status = 'canon'"
+            "   OR (q.status = 'approved' AND q.guild_id IS ?))"
+            " AND (q.id IN (SELECT quote_id FROM quote_characters WHERE character_id = ?)"
+            "   OR q.speaker_id = (SELECT actor_id FROM characters WHERE id = ?))"
+            " ORDER BY q.id",
+            (guild_id, character_id, character_id),
+        )
+        return [r["id"] for r in rows]
 
     async def quote_ids(self, status: str = "canon") -> list[int]:
         rows = await self._db.fetch_all("SELECT id FROM quotes WHERE status = ? ORDER BY id",

@@ -1,0 +1,61 @@
+"""Runs the real HeartstopperBot against the local emulator: for end-to-end tests, the
+playground and benchmarks. Restartable on the same database, as a crash-and-restart would be."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.client import HeartstopperBot
+from bot.config import Settings
+from bot.emulator import Emulator
+from bot.emulator.testing import start_client, stop_client
+from bot.seeding import load_seed
+from bot.store import Store
+
+# discord.py waits this long after the last GUILD_CREATE before it is ready (default 2 s).
+FAST_GUILD_READY = 0.05
+
+
+class BotRunner:
+    """One bot process's worth of state (store + client) on a running emulator."""
+
+    def __init__(self, emu: Emulator, settings: Settings, *,
+                 clock: Callable[[], datetime] | None = None, **bot_options: object) -> None:
+        self.emu = emu
+        self.settings = settings
+        self.clock = clock
+        self.bot_options = bot_options
+        self.store: Store | None = None
+        self.bot: HeartstopperBot | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, *, sync: bool = True) -> HeartstopperBot:
+        store = await Store.open(self.settings.database_path)
+        if not await store.canon.is_seeded():
+            await store.canon.apply_seed(load_seed(self.settings.seed_dir))
+        options = {"guild_ready_timeout": FAST_GUILD_READY, **self.bot_options}
+        bot = HeartstopperBot(self.settings, store, clock=self.clock, **options)
+        self.store, self.bot = store, bot
+        self._task = await start_client(bot, self.emu, token=self.settings.token)
+        if sync:
+            await bot.tree.sync()
+        return bot
+
+    async def stop(self) -> None:
+        if self.bot is not None:
+            await stop_client(self.bot, self._task)
+        if self.store is not None:
+            await self.store.close()
+        self.bot = self.store = self._task = None
+
+    async def restart(self) -> HeartstopperBot:
+        await self.stop()
+        return await self.start(sync=False)
+
+
+def emulator_settings(settings: Settings, emu: Emulator) -> Settings:
+    return dataclasses.replace(settings, token=emu.config.token, api_base=emu.api_base,
+                               gateway_url=emu.gateway_url)

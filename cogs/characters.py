@@ -1,0 +1,207 @@
+"""/character, /characters, /season and /spoilers: who is who, and what each season holds."""
+
+from __future__ import annotations
+
+import random
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.characters.components import (
+    DYNAMIC_ITEMS,
+    card_view,
+    did_you_mean_view,
+    pages_view,
+)
+from bot.characters.directory import CharacterDirectory
+from bot.characters.index import MAX_CHOICES
+from bot.client import HeartstopperBot
+from bot.errors import NO_MENTIONS, UserFacingError
+from bot.render.characters import (
+    character_embed,
+    character_list_embed,
+    did_you_mean_text,
+    page_count,
+    season_embed,
+    spoiler_setting_text,
+)
+from bot.render.quotes import quote_embed
+from bot.render.text import CHOICE_NAME_LIMIT, truncate
+from bot.store.models import Character, Season
+
+INDEX_REFRESH_SECONDS = 30
+
+
+class Characters(commands.Cog):
+    def __init__(self, bot: HeartstopperBot) -> None:
+        self.bot = bot
+        self.store = bot.store
+        self.directory = CharacterDirectory(bot.store)
+
+    async def cog_load(self) -> None:
+        await self.directory.refresh()
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.refresh_index.start()
+
+    async def cog_unload(self) -> None:
+        self.refresh_index.cancel()
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+
+    @tasks.loop(seconds=INDEX_REFRESH_SECONDS)
+    async def refresh_index(self) -> None:
+        # `heartstopper-bot db seed` may run while the bot does; pick its changes up.
+        await self.directory.refresh()
+
+    # ---- helpers shared by commands and buttons ------------------------------------------
+
+    async def _card(self, character: Character, guild_id: int | None
+                    ) -> tuple[discord.Embed, discord.ui.View | None]:
+        watched = await self.store.guilds.watched_season(guild_id)
+        quote_ids = await self.store.canon.character_quote_ids(character.id, guild_id)
+        embed = character_embed(character, quote_count=len(quote_ids), watched=watched)
+        return embed, card_view(character.id, len(quote_ids))
+
+    async def _seasons(self) -> dict[int, Season]:
+        return {s.number: s for s in await self.store.canon.seasons()}
+
+    async def _season_range_text(self) -> str:
+        numbers = sorted(await self._seasons())
+        if not numbers:
+            return "I don't know any seasons yet."
+        text = f"Heartstopper has seasons {numbers[0]}-{numbers[-1]}"
+        films = await self.store.canon.films()
+        if films:
+            year = f" ({films[0].release_year})" if films[0].release_year else ""
+            text += f", and the film {films[0].title}{year}"
+        return text + "."
+
+    # ---- /character -----------------------------------------------------------------------
+
+    @app_commands.command(name="character", description="Who a Heartstopper character is and "
+                                                        "who plays them")
+    @app_commands.describe(name="A character's name, nickname, or the actor's name")
+    async def character(self, interaction: discord.Interaction,
+                        name: app_commands.Range[str, 1, 100]) -> None:
+        found, candidates = self.directory.index.resolve(name)
+        if found is not None:
+            embed, view = await self._card(found, interaction.guild_id)
+            await interaction.response.send_message(embed=embed, view=view or discord.utils.MISSING,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
+        if not candidates or candidates[0].score < 70:
+            raise UserFacingError(did_you_mean_text(name, []))
+        await interaction.response.send_message(
+            did_you_mean_text(name, candidates),
+            view=did_you_mean_view(interaction.user.id, candidates),
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @character.autocomplete("name")
+    async def character_autocomplete(self, interaction: discord.Interaction, current: str
+                                     ) -> list[app_commands.Choice[str]]:
+        choices = []
+        for match in self.directory.index.search(current, MAX_CHOICES):
+            character = match.character
+            label = character.name
+            if character.actor:
+                label += f" ({character.actor.name})"
+            choices.append(app_commands.Choice(name=truncate(label, CHOICE_NAME_LIMIT),
+                                               value=character.name[:100]))
+        return choices
+
+    async def show_character(self, interaction: discord.Interaction, character_id: int) -> None:
+        character = self.directory.index.get(character_id)
+        if character is None:
+            raise UserFacingError("That character is no longer in my list; try `/character` "
+                                  "again.")
+        embed, view = await self._card(character, interaction.guild_id)
+        await interaction.response.edit_message(content=None, embed=embed, view=view,
+                                                allowed_mentions=NO_MENTIONS)
+
+    async def show_quote(self, interaction: discord.Interaction, character_id: int) -> None:
+        ids = await self.store.canon.character_quote_ids(character_id, interaction.guild_id)
+        quotes = await self.store.canon.quotes([random.choice(ids)]) if ids else []
+        if not quotes:
+            raise UserFacingError("I have no quotes by or about this character right now.")
+        watched = await self.store.guilds.watched_season(interaction.guild_id)
+        await interaction.response.send_message(
+            embed=quote_embed(quotes[0], watched_season=watched), ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    # ---- /characters ----------------------------------------------------------------------
+
+    async def _list(self, owner_id: int, guild_id: int | None, season: int | None, page: int
+                    ) -> tuple[discord.Embed, discord.ui.View | None]:
+        if season is not None and season not in await self._seasons():
+            raise UserFacingError(f"There is no season {season}. "
+                                  f"{await self._season_range_text()}")
+        characters = [c for c in self.directory.index.characters
+                      if season is None or season in c.seasons]
+        watched = await self.store.guilds.watched_season(guild_id)
+        pages = page_count(len(characters))
+        page = min(max(page, 0), pages - 1)
+        embed = character_list_embed(characters, page=page, season=season, watched=watched)
+        return embed, pages_view(owner_id, season, page, pages)
+
+    @app_commands.command(name="characters", description="Every character, or those in one season")
+    @app_commands.describe(season="Only characters who appear in this season")
+    async def characters(self, interaction: discord.Interaction,
+                         season: app_commands.Range[int, 1, 99] | None = None) -> None:
+        embed, view = await self._list(interaction.user.id, interaction.guild_id, season, 0)
+        await interaction.response.send_message(embed=embed, view=view or discord.utils.MISSING,
+                                                allowed_mentions=NO_MENTIONS)
+
+    async def show_page(self, interaction: discord.Interaction, season: int | None,
+                        page: int) -> None:
+        embed, view = await self._list(interaction.user.id, interaction.guild_id, season, page)
+        await interaction.response.edit_message(embed=embed, view=view)
+
+    # ---- /season --------------------------------------------------------------------------
+
+    @app_commands.command(name="season", description="A season's card: release, episodes, new "
+                                                     "cast and what was announced")
+    @app_commands.describe(number="The season number")
+    async def season(self, interaction: discord.Interaction,
+                     number: app_commands.Range[int, 1, 99]) -> None:
+        seasons = await self._seasons()
+        card = seasons.get(number)
+        if card is None:
+            raise UserFacingError(f"There is no season {number}. "
+                                  f"{await self._season_range_text()}")
+        news = await self.store.canon.news(limit=50, season=number)
+        before_release = [n for n in reversed(news)
+                          if card.release_date is None or n.published < card.release_date]
+        watched = await self.store.guilds.watched_season(interaction.guild_id)
+        await interaction.response.send_message(
+            embed=season_embed(card, announcements=before_release, watched=watched),
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    # ---- /spoilers ------------------------------------------------------------------------
+
+    @app_commands.command(name="spoilers", description="How far this server has watched; later "
+                                                       "seasons get spoiler tags")
+    @app_commands.describe(season="The last season everyone here has watched (0: none yet). "
+                                  "Leave empty to see the setting.")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def spoilers(self, interaction: discord.Interaction,
+                       season: app_commands.Range[int, 0, 99] | None = None) -> None:
+        assert interaction.guild_id is not None
+        released = [s.number for s in (await self._seasons()).values() if s.status == "released"]
+        latest = max(released) if released else None
+        if season is not None:
+            # Watching everything released is the default; store it as "no limit" so a new
+            # season is open here as soon as it is released.
+            watched = None if latest is not None and season >= latest else season
+            await self.store.guilds.set_watched_season(interaction.guild_id, watched)
+        current = await self.store.guilds.watched_season(interaction.guild_id)
+        await interaction.response.send_message(spoiler_setting_text(current, latest),
+                                                ephemeral=True)
+
+
+async def setup(bot: HeartstopperBot) -> None:
+    await bot.add_cog(Characters(bot))

@@ -1,0 +1,44 @@
+from bot.characters.index import CharacterIndex, normalise
+from bot.store.models import Character, Person
+
+
+def make(i: int, name: str, aliases: tuple[str, ...] = (), actor: str | None = None) -> Character:
+    person = Person(1000 + i, None, actor) if actor else None
+    return Character(i, None, name, aliases, person, (1,), False, None)
+
+
+def test_normalise_folds_case_accents_and_punctuation() -> None:
+    assert normalise("  Stéphane   NELSON ") == "stephane nelson"
+    assert normalise("Mr. O'Brien") == "mr obrien"
+
+
+def test_search_caps_at_25_even_with_many_matches() -> None:
+    index = CharacterIndex([make(i, f"Student {i}") for i in range(100)])
+    assert len(index.search("student")) == 25
+    assert len(index.search("")) == 25
+
+
+def test_rebuild_replaces_everything() -> None:
+    index = CharacterIndex([make(1, "Old Name")])
+    index.rebuild([make(2, "New Name", aliases=("Newbie",))])
+    assert index.resolve("newbie")[0].name == "New Name"
+    assert index.get(1) is None
+
+
+def test_exact_beats_prefix_and_ambiguity_asks() -> None:
+    index = CharacterIndex([make(1, "Jack Maddox", ("Jack",)), make(2, "David Nelson",
+                                                                     actor="Jack Barton")])
+    assert index.resolve("jack")[0].name == "Jack Maddox"
+    found, candidates = index.resolve("nelson")
+    assert found is not None and found.name == "David Nelson"  # only one Nelson here
+    index.rebuild([make(1, "Nick Nelson"), make(2, "Sarah Nelson")])
+    found, candidates = index.resolve("nelson")
+    assert found is None and {c.character.name for c in candidates} == {"Nick Nelson",
+                                                                        "Sarah Nelson"}
+
+
+def test_nonsense_resolves_to_nothing_good() -> None:
+    index = CharacterIndex([make(1, "Nick Nelson"), make(2, "Charlie Spring")])
+    found, candidates = index.resolve("qqqqqqqq")
+    assert found is None
+    assert all(c.score < 70 for c in candidates)

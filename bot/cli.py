@@ -148,7 +148,7 @@ async def cmd_sync(settings: Settings) -> None:
     token = _require_token(settings)
     point_discord_at(settings)
     async with await _open_store(settings) as store, HeartstopperBot(
-        settings, store, sync_dev_guild=False
+        settings, store, sync_dev_guild=False, run_services=False
     ) as client:
         try:
             await client.login(token)

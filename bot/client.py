@@ -59,6 +59,7 @@ class HeartstopperBot(commands.Bot):
         *,
         extensions: list[str] | None = None,
         sync_dev_guild: bool = True,
+        run_services: bool = True,
         clock: Callable[[], datetime] | None = None,
         **options,
     ) -> None:
@@ -79,6 +80,9 @@ class HeartstopperBot(commands.Bot):
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self._extensions = discover_cogs() if extensions is None else extensions
         self._sync_dev_guild = sync_dev_guild
+        # False for one-off CLI work (`sync`): cogs then skip background services such as news
+        # delivery or the daily quote, which must only run in the one serving process.
+        self.run_services = run_services
 
     async def setup_hook(self) -> None:
         for extension in self._extensions:

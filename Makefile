@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/heartstopper-bot run
+	$(BIN)/heartstopper-bot run --playground-without-token
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -25,6 +25,7 @@ from bot.store import Store, StoreError
 log = logging.getLogger("bot")
 
 EXIT_USAGE = 2
+GATEWAY_SHARDING_REQUIRED = 4011  # Discord's close code above 2,500 servers on one connection
 
 # The smallest set the features need: see channels, post in them, embed cards. Publishing our own
 # posts in announcement channels needs only Send Messages there.
@@ -47,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="connect to Discord and serve commands (the default)")
     run.add_argument("--playground-without-token", action="store_true",
                      help="open the local playground instead of failing when no token is set")
+    playground = commands.add_parser(
+        "playground", help="run the real bot against the local emulator and type commands")
+    playground.add_argument("--script", type=Path, default=None, metavar="FILE",
+                            help="run the commands in FILE (one a line) and print the transcript")
     commands.add_parser("sync", help="sync slash commands globally (takes up to an hour to show)")
     invite = commands.add_parser("invite", help="print the invite URL with the needed permissions")
     invite.add_argument("--client-id", type=int, default=None,
@@ -123,13 +128,13 @@ def _require_token(settings: Settings) -> str:
 
 
 async def cmd_run(settings: Settings) -> None:
-    from bot.client import HeartstopperBot, point_discord_at
+    from bot.client import bot_class, point_discord_at
 
     token = _require_token(settings)
     point_discord_at(settings)
     store = await prepare_store(settings)
     try:
-        async with HeartstopperBot(settings, store) as client:
+        async with bot_class(settings)(settings, store) as client:
             try:
                 await client.start(token)
             except discord.LoginFailure:
@@ -138,6 +143,11 @@ async def cmd_run(settings: Settings) -> None:
             except discord.PrivilegedIntentsRequired:
                 raise CliError("Discord refused an intent; this bot needs none that are "
                                "privileged, so this is a bug") from None
+            except discord.ConnectionClosed as exc:
+                if exc.code != GATEWAY_SHARDING_REQUIRED:
+                    raise
+                raise CliError("Discord requires sharding for this many servers: set "
+                               "SHARD_COUNT=auto (see the README's settings)") from None
     finally:
         await store.close()
 
@@ -175,16 +185,19 @@ def cmd_invite(settings: Settings, client_id: int | None) -> None:
                                   scopes=("bot", "applications.commands")))
 
 
-async def dispatch(args: argparse.Namespace, settings: Settings) -> None:
+async def dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
+    """Runs the command; a return value is the exit code (the playground's)."""
     command = args.command or "run"
     if command == "run":
         if not settings.token and getattr(args, "playground_without_token", False):
             print("No DISCORD_TOKEN set: opening the local playground. To connect to real "
-                  "Discord, put your bot token in .env (see the README).")
+                  "Discord, put your bot token in .env (see the README).", flush=True)
             from bot.playground import run_playground
-            await run_playground(settings)
-            return
+            return await run_playground(settings)
         await cmd_run(settings)
+    elif command == "playground":
+        from bot.playground import run_playground
+        return await run_playground(settings, script=args.script)
     elif command == "sync":
         await cmd_sync(settings)
     elif command == "invite":
@@ -208,10 +221,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"heartstopper-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings)
+    code = None
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(dispatch(args, settings))
+            code = asyncio.run(dispatch(args, settings))
     except (CliError, SeedError, StoreError) as exc:
         print(f"heartstopper-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return 0
+    return code or 0

@@ -101,3 +101,16 @@ class HeartstopperBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
+
+
+class ShardedHeartstopperBot(HeartstopperBot, commands.AutoShardedBot):
+    """The same bot on several gateway connections (shards) in one process, as discord.py's
+    AutoShardedBot does it; Discord requires sharding above 2,500 servers."""
+
+    def __init__(self, settings: Settings, store: Store, **options) -> None:
+        options.setdefault("shard_count", settings.shard_count)  # None: ask Discord
+        super().__init__(settings, store, **options)
+
+
+def bot_class(settings: Settings) -> type[HeartstopperBot]:
+    return ShardedHeartstopperBot if settings.sharded else HeartstopperBot

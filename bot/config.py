@@ -42,6 +42,10 @@ class Settings:
     gateway_url: str | None = None
     log_level: str = "INFO"
     news_sends_per_second: float = DEFAULT_NEWS_SENDS_PER_SECOND
+    # SHARD_COUNT: unset = one gateway connection; "auto" (shard_count None) = as many shards as
+    # Discord recommends; N = exactly N. Discord requires shards above 2,500 servers.
+    sharded: bool = False
+    shard_count: int | None = None
 
     @property
     def has_token(self) -> bool:
@@ -57,7 +61,8 @@ class Settings:
             f"Settings(token={token}, database_path={self.database_path!s}, "
             f"dev_guild_id={self.dev_guild_id}, owner_ids={sorted(self.owner_ids)}, "
             f"api_base={self.api_base}, gateway_url={self.gateway_url}, "
-            f"log_level={self.log_level}, news_sends_per_second={self.news_sends_per_second})"
+            f"log_level={self.log_level}, news_sends_per_second={self.news_sends_per_second}, "
+            f"shards={(self.shard_count or 'auto') if self.sharded else 'off'})"
         )
 
 
@@ -131,6 +136,17 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
                 f"{MAX_NEWS_SENDS_PER_SECOND:g} (Discord's global limit), got {rate_raw!r}"
             )
 
+    shards_raw = _clean(env, "SHARD_COUNT")
+    sharded, shard_count = shards_raw is not None, None
+    if shards_raw is not None and shards_raw.lower() != "auto":
+        try:
+            shard_count = int(shards_raw)
+        except ValueError:
+            shard_count = 0
+        if shard_count < 1:
+            raise ConfigError(f"SHARD_COUNT must be auto or a whole number of shards (1 or "
+                              f"more), got {shards_raw!r}")
+
     return Settings(
         token=token,
         database_path=database_path,
@@ -141,6 +157,8 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
         gateway_url=gateway_url,
         log_level=level,
         news_sends_per_second=rate,
+        sharded=sharded,
+        shard_count=shard_count,
     )
 
 

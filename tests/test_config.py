@@ -47,10 +47,21 @@ def test_values_are_parsed() -> None:
     ("NEWS_SENDS_PER_SECOND", "60", "at most 50"),
     ("NEWS_SENDS_PER_SECOND", "fast", "NEWS_SENDS_PER_SECOND must be a number"),
     ("DISCORD_TOKEN", "abc def", "DISCORD_TOKEN must be"),
+    ("SHARD_COUNT", "0", "SHARD_COUNT must be auto or a whole number"),
+    ("SHARD_COUNT", "many", "SHARD_COUNT must be auto or a whole number"),
 ])
 def test_bad_values_name_the_setting(name: str, value: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         parse_settings({name: value})
+
+
+@pytest.mark.parametrize(("raw", "sharded", "count"), [
+    (None, False, None), ("", False, None), ("auto", True, None), ("AUTO", True, None),
+    ("4", True, 4),
+])
+def test_shard_count(raw: str | None, sharded: bool, count: int | None) -> None:
+    settings = parse_settings({} if raw is None else {"SHARD_COUNT": raw})
+    assert (settings.sharded, settings.shard_count) == (sharded, count)
 
 
 def test_token_never_in_repr() -> None:

@@ -10,8 +10,11 @@ from pathlib import Path
 
 from bot.store.canon import CanonRepository
 from bot.store.database import Database, StoreError, load_migrations
+from bot.store.feeds import FeedsRepository
 from bot.store.guilds import GuildRepository
 from bot.store.models import StoreStats
+from bot.store.news import NewsRepository
+from bot.store.quotes import QuotesRepository
 
 __all__ = ["Store", "StoreError", "load_migrations"]
 
@@ -20,7 +23,10 @@ class Store:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.canon = CanonRepository(database)
+        self.feeds = FeedsRepository(database)
         self.guilds = GuildRepository(database)
+        self.news = NewsRepository(database)
+        self.quotes = QuotesRepository(database)
 
     @classmethod
     async def open(cls, path: Path, *, migrate_to: int | None = None) -> Store:

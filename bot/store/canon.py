@@ -256,13 +256,20 @@ class CanonRepository:
     async def character_quote_ids(self, character_id: int, guild_id: int | None) -> list[int]:
         """Quotes about this character or by the person who plays them, visible in the guild
         (canon ones everywhere, approved submissions only where they were made)."""
+        # Two indexed lookups joined by UNION: with OR, SQLite scanned every quote (60 ms at
+        # 100,000 quotes). A quote attributed to a person always carries that person's name
+        # (seed and submissions alike), so the speaker half can seek the speaker-name index.
         rows = await self._db.fetch_all(
-            "SELECT q.id FROM quotes q WHERE (q.status = 'canon'"
-            "   OR (q.status = 'approved' AND q.guild_id IS ?))"
-            " AND (q.id IN (SELECT quote_id FROM quote_characters WHERE character_id = ?)"
-            "   OR q.speaker_id = (SELECT actor_id FROM characters WHERE id = ?))"
-            " ORDER BY q.id",
-            (guild_id, character_id, character_id),
+            "SELECT q.id FROM quotes q"
+            " WHERE q.id IN (SELECT quote_id FROM quote_characters WHERE character_id = :character)"
+            "   AND (q.status = 'canon' OR (q.status = 'approved' AND q.guild_id IS :guild))"
+            " UNION"
+            " SELECT q.id FROM quotes q JOIN characters c ON c.id = :character"
+            "   JOIN people p ON p.id = c.actor_id"
+            " WHERE q.speaker_name = p.name COLLATE NOCASE AND q.speaker_id = p.id"
+            "   AND (q.status = 'canon' OR (q.status = 'approved' AND q.guild_id IS :guild))"
+            " ORDER BY 1",
+            {"guild": guild_id, "character": character_id},
         )
         return [r["id"] for r in rows]
 

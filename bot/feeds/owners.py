@@ -1,0 +1,50 @@
+"""Telling the bot's owners something by DM (a feed was disabled). Owners are OWNER_IDS, or else
+the application's owner or its team's members, as `bot.is_owner` sees them. An owner with
+closed DMs, or Discord failing, only costs a log line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord.ext import commands
+
+log = logging.getLogger(__name__)
+_TIMEOUT = 30.0
+
+
+async def owner_ids(bot: commands.Bot, configured: frozenset[int]) -> set[int]:
+    if configured:
+        return set(configured)
+    if bot.owner_ids:
+        return set(bot.owner_ids)
+    if bot.owner_id is not None:
+        return {bot.owner_id}
+    app = await bot.application_info()
+    if app.team is not None:
+        return {member.id for member in app.team.members}
+    return {app.owner.id}
+
+
+async def tell_owners(bot: commands.Bot, configured: frozenset[int], text: str) -> int:
+    """DM every owner `text`; returns how many got it."""
+    try:
+        targets = await asyncio.wait_for(owner_ids(bot, configured), _TIMEOUT)
+    except (discord.HTTPException, TimeoutError) as exc:
+        log.warning("could not find out who the bot's owners are: %s", exc)
+        return 0
+    told = 0
+    for user_id in sorted(targets):
+        try:
+            channel = await asyncio.wait_for(bot.create_dm(discord.Object(id=user_id)), _TIMEOUT)
+            await asyncio.wait_for(
+                channel.send(text, allowed_mentions=discord.AllowedMentions.none()), _TIMEOUT)
+        except discord.Forbidden:
+            log.info("owner %s does not accept DMs from the bot", user_id)
+            continue
+        except (discord.HTTPException, TimeoutError) as exc:
+            log.warning("could not DM owner %s: %s", user_id, exc)
+            continue
+        told += 1
+    return told

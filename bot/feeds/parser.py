@@ -1,0 +1,122 @@
+"""A fetched document to entries, with feedparser: RSS 0.9x/1.0/2.0 and Atom alike.
+
+feedparser is lenient (a stray '&' in a title does not lose the feed), so a document counts as
+broken only when nothing usable came out of it. Everything taken from an entry is reduced to
+plain text within limits, and only http(s) links are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import xml.sax
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import feedparser
+
+from bot.feeds.text import BODY_LIMIT, TITLE_LIMIT, html_to_text, one_line, plain_text
+from bot.feeds.urls import public_link
+
+FEED_TITLE_LIMIT = 100
+_GUID_LIMIT = 2048
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+
+
+class FeedParseError(Exception):
+    """The document is not a feed we can read; `reason` is short and safe to show."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    guid: str | None
+    link: str | None  # safe to post: http(s) only
+    title: str  # plain text, one line
+    summary: str  # plain text
+    published: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str | None
+    entries: tuple[FeedEntry, ...]  # in document order (usually newest first)
+
+
+def _text(detail: Any, fallback: str | None, limit: int, *, single_line: bool) -> str:
+    """feedparser's text constructs carry their type: only HTML gets tag-stripped (a plain
+    title like 'Nick < Charlie' must stay as it is)."""
+    value = (detail or {}).get("value") if isinstance(detail, dict) else None
+    value = value if value is not None else (fallback or "")
+    kind = ((detail or {}).get("type") or "") if isinstance(detail, dict) else ""
+    text = html_to_text(value, limit * 2) if kind in _HTML_TYPES else plain_text(value, limit * 2)
+    return one_line(text, limit) if single_line else plain_text(text, limit)
+
+
+def _date(entry: Any) -> date | None:
+    for field in ("published_parsed", "updated_parsed"):
+        parsed = entry.get(field)
+        if parsed is not None and 1995 <= parsed.tm_year <= 2100:
+            try:
+                return date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday)
+            except ValueError:
+                continue
+    return None
+
+
+def _entry(raw: Any) -> FeedEntry | None:
+    guid = raw.get("id")
+    guid = guid.strip()[:_GUID_LIMIT] if isinstance(guid, str) and guid.strip() else None
+    link = public_link(raw.get("link") if isinstance(raw.get("link"), str) else None)
+    title = _text(raw.get("title_detail"), raw.get("title"), TITLE_LIMIT, single_line=True)
+    content = raw.get("content") or []
+    detail = raw.get("summary_detail")
+    if not detail and content and isinstance(content[0], dict):
+        detail = content[0]
+    # feedparser sometimes fills `summary` without saying its type; it is HTML then.
+    summary = _text(detail or {"type": "text/html", "value": raw.get("summary") or ""}, None,
+                    BODY_LIMIT, single_line=False)
+    if not title:
+        title = one_line(summary, 120)
+    if not title:
+        return None  # nothing to post
+    return FeedEntry(guid=guid, link=link, title=title, summary=summary,
+                     published=_date(raw))
+
+
+def _broken_xml(parsed: Any) -> str | None:
+    error = parsed.get("bozo_exception")
+    if parsed.get("bozo") and isinstance(error, xml.sax.SAXException):
+        return f"malformed XML ({str(error)[:80]})"
+    return None
+
+
+def parse_feed(body: bytes, *, url: str, content_type: str | None,
+               max_entries: int = 200) -> ParsedFeed:
+    """The feed in `body` (fetched from `url`), or FeedParseError. Bytes, never a string:
+    feedparser would treat a string that looks like an address as something to fetch."""
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(bytes(body), response_headers=headers)
+    raw_entries = list(parsed.get("entries") or [])[:max_entries]
+    entries = tuple(e for e in (_entry(r) for r in raw_entries) if e is not None)
+    broken = _broken_xml(parsed)
+    if not parsed.get("version"):
+        raise FeedParseError(broken or "not an RSS or Atom feed")
+    if broken and not entries:
+        raise FeedParseError(broken)
+    feed = parsed.get("feed") or {}
+    title = _text(feed.get("title_detail"), feed.get("title"), FEED_TITLE_LIMIT,
+                  single_line=True) or None
+    return ParsedFeed(title=title, entries=entries)
+
+
+async def parse_feed_async(body: bytes, *, url: str, content_type: str | None,
+                           max_entries: int = 200) -> ParsedFeed:
+    """parse_feed in a worker thread: parsing 2 MB of XML must not stall the bot."""
+    return await asyncio.to_thread(parse_feed, body, url=url, content_type=content_type,
+                                   max_entries=max_entries)

@@ -1,0 +1,108 @@
+"""The engine's only contact with Discord: every request it makes goes through here, paced by
+the shared token bucket and bounded by a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import discord
+
+from bot.news.permissions import can_speak, missing_post_permissions
+from bot.render.news import NewsMessage, pause_notice
+from bot.store.models import NewsSubscription
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+class DiscordTransport:
+    def __init__(self, client: discord.Client, *, pace: Callable[[], Awaitable[None]],
+                 timeout: float) -> None:
+        self._client = client
+        self._pace = pace
+        self._timeout = timeout
+
+    async def _request(self, call: Callable[[], Awaitable[T]]) -> T:
+        await self._pace()
+        # asyncio.timeout rather than wait_for, which on 3.11 can swallow a cancellation.
+        async with asyncio.timeout(self._timeout):
+            return await call()
+
+    async def send(self, sub: NewsSubscription, message: NewsMessage, nonce: str) -> int:
+        """Post; with the nonce Discord returns the first message again if this is a re-send
+        (discord.py adds `enforce_nonce: true` whenever a nonce is given)."""
+        channel = self._client.get_partial_messageable(sub.channel_id, guild_id=sub.guild_id)
+        sent = await self._request(lambda: channel.send(
+            content=message.content, embed=message.embed,
+            allowed_mentions=message.allowed_mentions, nonce=nonce,
+        ))
+        return sent.id
+
+    async def publish(self, sub: NewsSubscription, message_id: int) -> None:
+        channel = self._client.get_partial_messageable(sub.channel_id, guild_id=sub.guild_id)
+        await self._request(lambda: channel.get_partial_message(message_id).publish())
+
+    def left_guild(self, sub: NewsSubscription) -> bool:
+        """The bot is connected and not in that server any more (kicked while it was offline,
+        so no event ended the subscription). An unavailable server is still a member."""
+        return self._client.is_ready() and self._client.get_guild(sub.guild_id) is None
+
+    def _perms(self, guild: discord.Guild | None,
+               channel_id: int) -> tuple[discord.abc.GuildChannel | None,
+                                          discord.Permissions | None]:
+        if guild is None:
+            return None, None
+        channel = guild.get_channel(channel_id)
+        if channel is None or guild.me is None:
+            return channel, None
+        return channel, channel.permissions_for(guild.me)
+
+    def post_problems(self, sub: NewsSubscription) -> list[str] | None:
+        """What the bot's cached permissions say is missing in the channel (None: unknown)."""
+        _, perms = self._perms(self._client.get_guild(sub.guild_id), sub.channel_id)
+        return None if perms is None else missing_post_permissions(perms)
+
+    async def tell_paused(self, sub: NewsSubscription, reason: str) -> str | None:
+        """Tell the server its news is paused: in the channel if the bot can still speak
+        there, else in its system channel, else to whoever subscribed. Returns where."""
+        guild = self._client.get_guild(sub.guild_id)
+        channel, perms = self._perms(guild, sub.channel_id)
+        text = pause_notice(sub.channel_id, missing=missing_post_permissions(perms)
+                            if perms is not None else [], reason=reason)
+        targets: list[tuple[str, Callable[[], Awaitable[object]]]] = []
+        if channel is not None and perms is not None and can_speak(perms):
+            targets.append(("the channel", lambda: channel.send(text,  # type: ignore[union-attr]
+                                                                allowed_mentions=NO_MENTIONS)))
+        system = guild.system_channel if guild is not None else None
+        if system is not None and system.id != sub.channel_id:
+            _, system_perms = self._perms(guild, system.id)
+            if system_perms is not None and can_speak(system_perms):
+                targets.append(("the system channel",
+                                lambda: system.send(text, allowed_mentions=NO_MENTIONS)))
+        if sub.subscribed_by is not None:
+            targets.append(("the member who subscribed", lambda: self._dm(sub.subscribed_by,
+                                                                          text)))
+        for where, attempt in targets:
+            try:
+                await self._request(attempt)
+            except (discord.HTTPException, TimeoutError) as exc:
+                log.info("could not tell guild %s about paused news in %s: %s", sub.guild_id,
+                         where, exc)
+                continue
+            return where
+        log.warning("news paused in channel %s (guild %s) and nobody could be told",
+                    sub.channel_id, sub.guild_id)
+        return None
+
+    async def _dm(self, user_id: int, text: str) -> None:
+        user = self._client.get_user(user_id)
+        if user is None:
+            await self._pace()
+            user = await self._client.fetch_user(user_id)
+        await self._pace()  # opening the DM channel is its own request
+        dm = await user.create_dm()
+        await dm.send(text, allowed_mentions=NO_MENTIONS)

@@ -1,0 +1,160 @@
+"""The buttons and the form of /quote. Each hands the press to the cog, so the logic stays in
+one place; failures go through bot/errors.py like any command's.
+
+"Another" sits on public messages that live for ever, so it is a DynamicItem that needs no
+memory. The search pager and the review card are on ephemeral replies, which Discord's client
+drops anyway; plain views with a timeout are enough there."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import discord
+
+from bot.errors import report_error
+from bot.quotes.submissions import MAX_REASON_LENGTH
+from bot.ui import BaseView, OwnedView
+
+Check = Callable[[discord.Interaction], Awaitable[bool]]
+Decide = Callable[[discord.Interaction, int, bool, str | None], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class AnotherRequest:
+    """Everything an "Another" press needs, kept in the button's custom_id."""
+
+    owner_id: int
+    shown_quote_id: int  # the quote on the card; with by_speaker, names the person filter
+    by_speaker: bool
+    character_id: int | None
+    season: int | None
+
+    @property
+    def custom_id(self) -> str:  # at most ~60 characters of Discord's 100
+        return (f"quote:another:{self.owner_id}:{self.shown_quote_id}:"
+                f"{'p' if self.by_speaker else ''}:{self.character_id or ''}:{self.season or ''}")
+
+
+class AnotherButton(discord.ui.DynamicItem[discord.ui.Button],
+                    template=r"quote:another:(?P<owner>\d+):(?P<quote>\d+):(?P<person>p?)"
+                             r":(?P<character>\d*):(?P<season>\d*)"):
+    """Under a random quote: the next one of the same rotation. A DynamicItem, so it keeps
+    working on old messages and after a restart; only whoever asked may press it."""
+
+    def __init__(self, request: AnotherRequest) -> None:
+        super().__init__(discord.ui.Button(label="Another", style=discord.ButtonStyle.primary,
+                                           custom_id=request.custom_id))
+        self.request = request
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> AnotherButton:
+        return cls(AnotherRequest(
+            owner_id=int(match["owner"]), shown_quote_id=int(match["quote"]),
+            by_speaker=bool(match["person"]),
+            character_id=int(match["character"]) if match["character"] else None,
+            season=int(match["season"]) if match["season"] else None,
+        ))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.request.owner_id:
+            await interaction.response.send_message(
+                "These buttons belong to whoever ran the command; run it yourself to get your own.",
+                ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
+            )
+            return False
+        return True
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            cog = interaction.client.get_cog("Quotes")  # type: ignore[attr-defined]
+            if cog is None:
+                raise RuntimeError("the Quotes cog is not loaded")
+            await cog.another(interaction, self.request)
+        except Exception as error:
+            await report_error(interaction, error)
+
+
+def another_view(request: AnotherRequest) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(AnotherButton(request))
+    return view
+
+
+class SearchPager(OwnedView):
+    """Previous / next page of search results."""
+
+    def __init__(self, owner_id: int, *, page: int, page_count: int,
+                 on_page: Callable[[discord.Interaction, int], Awaitable[None]]) -> None:
+        super().__init__(owner_id, timeout=900)
+        self.page = page
+        self._on_page = on_page
+        self.previous.disabled = page <= 0
+        self.next.disabled = page >= page_count - 1
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction,
+                       button: discord.ui.Button[SearchPager]) -> None:
+        await self._on_page(interaction, self.page - 1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction,
+                   button: discord.ui.Button[SearchPager]) -> None:
+        await self._on_page(interaction, self.page + 1)
+
+
+class ReviewView(BaseView):
+    """Approve / Reject / Skip for one submission. Who may press is checked at every press, by
+    the cog's `may_review` (Manage Messages or the reviewer role), not just who ran the command."""
+
+    def __init__(self, quote_id: int, *, may_review: Check, on_decide: Decide,
+                 on_skip: Callable[[discord.Interaction, int], Awaitable[None]]) -> None:
+        super().__init__(timeout=900)
+        self.quote_id = quote_id
+        self._may_review = may_review
+        self._on_decide = on_decide
+        self._on_skip = on_skip
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await self._may_review(interaction)
+
+    @discord.ui.button(label="Approve", style=discord.ButtonStyle.success)
+    async def approve(self, interaction: discord.Interaction,
+                      button: discord.ui.Button[ReviewView]) -> None:
+        await self._on_decide(interaction, self.quote_id, True, None)
+
+    @discord.ui.button(label="Reject", style=discord.ButtonStyle.danger)
+    async def reject(self, interaction: discord.Interaction,
+                     button: discord.ui.Button[ReviewView]) -> None:
+        await interaction.response.send_modal(RejectForm(self.quote_id, self._on_decide))
+
+    @discord.ui.button(label="Skip", style=discord.ButtonStyle.secondary)
+    async def skip(self, interaction: discord.Interaction,
+                   button: discord.ui.Button[ReviewView]) -> None:
+        await self._on_skip(interaction, self.quote_id)
+
+
+class RejectForm(discord.ui.Modal):
+    """The optional reason for a rejection; the member sees it by DM and in /quote mine."""
+
+    reason: discord.ui.TextInput[RejectForm] = discord.ui.TextInput(
+        custom_id="reason",
+        label="Reason (optional; the member will see it)",
+        style=discord.TextStyle.paragraph,
+        required=False,
+        max_length=MAX_REASON_LENGTH,
+        placeholder="For example: we couldn't find this in the interview it cites.",
+    )
+
+    def __init__(self, quote_id: int, on_decide: Decide) -> None:
+        super().__init__(title=f"Reject submission #{quote_id}"[:45], timeout=900)
+        self.quote_id = quote_id
+        self._on_decide = on_decide
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self._on_decide(interaction, self.quote_id, False, self.reason.value or None)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+        await report_error(interaction, error)

@@ -1,0 +1,248 @@
+"""Season news as Discord sees it: the post each subscriber gets, and the replies of /news.
+
+Pure functions: every limit holds by construction, all stored text is escaped, and the only
+ping a news post can make is the one role its subscription names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlparse
+
+import discord
+
+from bot.render.about import BRAND_COLOUR
+from bot.render.text import (
+    EMBED_DESCRIPTION_LIMIT,
+    EMBED_FIELD_VALUE_LIMIT,
+    EMBED_TITLE_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    month_label,
+    plural,
+    safe,
+    spoiler,
+    truncate,
+)
+from bot.store.models import NewsItem, NewsStatus, NewsSubscription
+
+# A post is read in a busy channel: a few paragraphs, then a link for the rest.
+BODY_LIMIT = 1500
+LATEST_MAX = 10
+_LATEST_TITLE_LIMIT = 150
+_LATEST_SNIPPET_LIMIT = 300
+_ERROR_LIMIT = 150
+_LIST_BUDGET = EMBED_DESCRIPTION_LIMIT - 200
+
+
+@dataclass(frozen=True, slots=True)
+class NewsMessage:
+    """Everything `channel.send` needs for one news post."""
+
+    content: str | None
+    embed: discord.Embed
+    allowed_mentions: discord.AllowedMentions
+
+
+def is_spoiler(season: int | None, watched_season: int | None) -> bool:
+    """Content about a season the server has not watched yet is hidden."""
+    return season is not None and watched_season is not None and season > watched_season
+
+
+def web_url(url: str | None) -> str | None:
+    """The address if Discord will take it as a link (http/https, within 2048 characters);
+    feeds can carry anything, and a bad embed URL would get the whole post rejected."""
+    if not url or len(url) > 2048 or any(c.isspace() for c in url):
+        return None
+    parsed = urlparse(url)
+    return url if parsed.scheme in ("http", "https") and parsed.netloc else None
+
+
+def _link(url: str) -> str:
+    # Parentheses would close the markdown link early; percent-encoding keeps the address.
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def source_label(item: NewsItem) -> str:
+    if item.sources:
+        return ", ".join(s.label for s in item.sources)
+    url = web_url(item.url)
+    if url:
+        host = urlparse(url).hostname
+        if host:
+            return host.removeprefix("www.")
+    return "the bot's owners" if item.origin == "owner" else "news feed"
+
+
+def news_embed(item: NewsItem, *, watched_season: int | None) -> discord.Embed:
+    hidden = is_spoiler(item.season, watched_season)
+    # Cut on a word boundary (marked with an ellipsis); the link leads to the whole story.
+    body = safe(item.body, BODY_LIMIT) if item.body else ""
+    url = web_url(item.url)
+    more = f"[Read more]({_link(url)})" if url else None
+    if hidden:
+        # Embed titles cannot hold spoiler tags: the real headline moves into the spoiler.
+        title = f"Season {item.season} news (spoiler for this server)"
+        parts = [spoiler("**" + safe(item.title, EMBED_TITLE_LIMIT) + "**")]
+        if body:
+            parts.append(spoiler(body))
+        if more:
+            parts.append(spoiler(more))
+        embed = discord.Embed(title=title, description="\n\n".join(parts), colour=BRAND_COLOUR)
+    else:
+        parts = [body] if body else []
+        if more:
+            parts.append(more)
+        embed = discord.Embed(
+            title=safe(item.title, EMBED_TITLE_LIMIT),
+            description="\n\n".join(parts) or None,
+            url=url,
+            colour=BRAND_COLOUR,
+        )
+    if item.season is not None:
+        embed.add_field(name="Season", value=str(item.season))
+    embed.add_field(name="Source", value=safe(source_label(item), EMBED_FIELD_VALUE_LIMIT))
+    embed.set_footer(text=f"Published {month_label(item.published) or item.published}")
+    return embed
+
+
+def news_message(item: NewsItem, *, role_id: int | None,
+                 watched_season: int | None) -> NewsMessage:
+    """The post for one subscription: the embed, and a ping for its role if it has one."""
+    embed = news_embed(item, watched_season=watched_season)
+    if role_id is None:
+        return NewsMessage(None, embed, discord.AllowedMentions.none())
+    # Exactly this role may ping; nothing else in the message can (no users, no @everyone).
+    mentions = discord.AllowedMentions(everyone=False, users=False,
+                                       roles=[discord.Object(id=role_id)], replied_user=False)
+    return NewsMessage(f"<@&{role_id}>", embed, mentions)
+
+
+def latest_embed(items: Sequence[NewsItem], *, watched_season: int | None) -> discord.Embed:
+    """/news latest: the newest items, compact, one field each. The 6000-character budget of
+    one embed is shared out between the items, so any LATEST_MAX items fit."""
+    embed = discord.Embed(title="Latest Heartstopper news", colour=BRAND_COLOUR)
+    if not items:
+        embed.description = "No news yet."
+        return embed
+    shown = items[:LATEST_MAX]
+    share = (EMBED_TOTAL_LIMIT - 100) // len(shown)
+    for item in shown:
+        date = month_label(item.published) or item.published
+        hidden = is_spoiler(item.season, watched_season)
+        name = truncate(f"{date}: season {item.season} news (spoiler)" if hidden
+                        else f"{date}: " + safe(item.title, _LATEST_TITLE_LIMIT), 256)
+        room = min(EMBED_FIELD_VALUE_LIMIT, share - len(name))
+        headline = spoiler("**" + safe(item.title, _LATEST_TITLE_LIMIT) + "**") if hidden else ""
+        url = web_url(item.url)
+        link = f"[Read more]({_link(url)})" if url else ""
+        if hidden and link:
+            link = spoiler(link)
+        # A link cut in half is broken: keep it whole or leave it out.
+        if len(headline) + len(link) + 2 > room - 40:
+            link = ""
+        snippet_room = min(_LATEST_SNIPPET_LIMIT, room - len(headline) - len(link) - 6)
+        snippet = safe(item.body, snippet_room) if item.body and snippet_room > 0 else ""
+        if hidden and snippet:
+            snippet = spoiler(snippet)
+        value = "\n".join(x for x in (headline, snippet, link) if x) or "No details."
+        embed.add_field(name=name, value=truncate(value, room), inline=False)
+    return embed
+
+
+def _when(moment: datetime | None) -> str:
+    return "never" if moment is None else discord.utils.format_dt(moment, "R")
+
+
+def subscription_line(sub: NewsSubscription) -> str:
+    parts = [f"<#{sub.channel_id}>"]
+    if sub.role_id:
+        parts.append(f"pings <@&{sub.role_id}>")
+    if sub.publish:
+        parts.append("publishes to followers")
+    parts.append("**paused** (retrying)" if sub.state == "paused" else sub.state)
+    parts.append(f"last post {_when(sub.last_delivery_at)}")
+    line = " · ".join(parts)
+    if sub.last_error:
+        line += (f"\n  last error {_when(sub.last_error_at)}: "
+                 f"{safe(sub.last_error, _ERROR_LIMIT)}")
+    return line
+
+
+def subscriptions_embed(subs: Sequence[NewsSubscription]) -> discord.Embed:
+    embed = discord.Embed(title="News subscriptions in this server", colour=BRAND_COLOUR)
+    if not subs:
+        embed.description = ("No channel here gets news yet. Subscribe one with "
+                             "`/news subscribe`.")
+        return embed
+    lines: list[str] = []
+    used = 0
+    for shown, sub in enumerate(subs):
+        line = subscription_line(sub)
+        if used + len(line) + 1 > _LIST_BUDGET:
+            lines.append(f"…and {plural(len(subs) - shown, 'more channel')}.")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    embed.description = "\n".join(lines)
+    embed.set_footer(text=plural(len(subs), "subscription"))
+    return embed
+
+
+def status_embed(status: NewsStatus, *, rate: float, max_rate: float, running: bool,
+                 queued: int) -> discord.Embed:
+    d, s = status.deliveries, status.subscriptions
+    embed = discord.Embed(title="News delivery status", colour=BRAND_COLOUR)
+    by_origin = ", ".join(f"{n} {o}" for o, n in sorted(status.items.items())) or "none"
+    embed.add_field(name="Items", value=f"{status.total_items} ({by_origin})", inline=False)
+    embed.add_field(
+        name="Deliveries",
+        value=(f"{d['pending'] + d['sending']} pending · {d['sent']} sent · "
+               f"{d['failed']} failed · {d['cancelled']} cancelled\n"
+               f"{d['publish_pending'] + d['publishing']} waiting to be published"),
+        inline=False,
+    )
+    embed.add_field(
+        name="Subscriptions",
+        value=f"{s['active']} active · {s['paused']} paused · {s['ended']} ended",
+        inline=False,
+    )
+    engine = f"running, {queued} in hand" if running else "stopped"
+    embed.add_field(name="Rate",
+                    value=f"{rate:g} sends per second (Discord allows {max_rate:g}); "
+                          f"engine {engine}", inline=False)
+    return embed
+
+
+def missing_text(missing: Sequence[str]) -> str:
+    names = [f"**{m}**" for m in missing]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def pause_notice(channel_id: int, *, missing: Sequence[str], reason: str) -> str:
+    """Told to a server whose news channel the bot can no longer post in."""
+    what = (f"I'm missing {missing_text(missing)} there" if missing
+            else f"Discord says: {safe(reason, _ERROR_LIMIT)}")
+    return truncate(
+        f"I can't post Heartstopper news in <#{channel_id}>: {what}. News for that channel is "
+        "paused and nothing is lost: I'll keep retrying and post what was missed as soon as "
+        "it works again. To stop instead, use `/news unsubscribe`.",
+        2000,
+    )
+
+
+def subscribed_text(sub: NewsSubscription, *, renewed: bool, has_latest: bool) -> str:
+    extras = []
+    if sub.role_id:
+        extras.append(f"pinging <@&{sub.role_id}>")
+    if sub.publish:
+        extras.append("publishing each post to the channel's followers")
+    how = f" ({', '.join(extras)})" if extras else ""
+    verb = "Updated" if renewed else "Subscribed"
+    text = f"{verb}: new Heartstopper news will be posted in <#{sub.channel_id}>{how}."
+    if has_latest:
+        text += " Old news is not posted, but you can post the latest item there once now."
+    return text

@@ -1,0 +1,324 @@
+"""Quotes as Discord shows them: the quote card with its attribution, search pages, the review
+card, a member's submissions and the replies of /quote.
+
+Pure functions: every limit holds by construction, every stored or typed text is escaped, and a
+quote about a season the server has not watched yet is wrapped in spoiler tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import discord
+
+from bot.render.about import BRAND_COLOUR
+from bot.render.text import (
+    EMBED_DESCRIPTION_LIMIT,
+    EMBED_FIELD_VALUE_LIMIT,
+    EMBED_TITLE_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    escape,
+    month_label,
+    neutralise_mentions,
+    plural,
+    safe,
+    spoiler,
+    truncate,
+)
+from bot.store.models import DailyQuoteSchedule, Quote, QuoteSearchPage, QuoteSubmission
+from bot.store.quotes import MATCH_END, MATCH_START, MAX_COUNTED
+
+# A card's parts add up to well under Discord's 6,000 per embed, whatever they hold: a quote is
+# at most 1,000 characters and escaping can double that.
+QUOTE_LIMIT = 2100
+_LINE_LIMIT = 300  # speaker, outlet and date
+_ABOUT_LIMIT = 400
+_SOURCES_LIMIT = 700
+_FOOTER_LIMIT = 300
+# Ten list entries of at most ~500 characters stay well inside the 6,000 of a whole embed.
+_LIST_QUOTE_LIMIT = 200
+_LIST_REASON_LIMIT = 200
+_LIST_BUDGET = EMBED_TOTAL_LIMIT - 200
+# A page of five search hits: 5 x (200 + 700 + marks) plus title, notes and footer < 6,000.
+_HIT_NAME_LIMIT = 200
+_HIT_LIMIT = 700
+_SOURCE_LIMIT = 300
+_STATUS = {"pending": "Waiting for review", "approved": "Approved", "rejected": "Rejected"}
+_DM_NOTE = {
+    "closed": "I couldn't tell you by DM (your DMs are closed for this server).",
+    "failed": "I couldn't tell you by DM.",
+}
+
+
+def is_spoiler(quote: Quote, watched_season: int | None) -> bool:
+    """A quote concerning a season the server has not watched yet is hidden."""
+    return (quote.season is not None and watched_season is not None
+            and quote.season > watched_season)
+
+
+def quoted(text: str, limit: int) -> str:
+    """The quote's words, escaped, in curly quotes, within `limit` characters."""
+    return f"“{safe(text, limit - 2)}”"
+
+
+def speaker_line(quote: Quote) -> str:
+    """'Kit Connor (plays Nick Nelson)', 'Alice Oseman (creator)', or the name as submitted."""
+    name = quote.speaker.name if quote.speaker else quote.speaker_name
+    if quote.speaker_plays:
+        detail = "plays " + " and ".join(quote.speaker_plays)
+    elif quote.speaker and "creator" in quote.speaker.roles:
+        detail = "creator"
+    else:
+        detail = ""
+    return f"{name} ({detail})" if detail else name
+
+
+def outlet_line(quote: Quote) -> str:
+    outlet = quote.outlet or "Outlet not recorded"
+    when = month_label(quote.said_on) or "date not recorded"
+    return f"{outlet} · {when}"
+
+
+def _link(url: str) -> str:
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def source_line(quote: Quote) -> str:
+    """Where the quote was found: the seed's sources as links where they have one, or what a
+    submitter gave."""
+    parts = []
+    for source in quote.sources:
+        label = escape(truncate(source.label, 100))
+        parts.append(f"[{label}]({_link(source.url)})" if source.url else label)
+    if quote.source_text:
+        parts.append(safe(quote.source_text, _SOURCE_LIMIT))
+    if quote.status == "approved" and quote.submitted_by:
+        parts.append(f"submitted by <@{quote.submitted_by}>")
+    # Whole parts only: cutting one could leave half a markdown link.
+    shown: list[str] = []
+    for part in parts:
+        if len(" · ".join([*shown, part])) > _SOURCES_LIMIT - 4:
+            shown.append("…")
+            break
+        shown.append(part)
+    return " · ".join(shown) or "Not recorded"
+
+
+def attribution(quote: Quote) -> str:
+    """One line, e.g. 'Kit Connor (plays Nick Nelson) · Entertainment Weekly · May 2022'."""
+    return f"{speaker_line(quote)} · {outlet_line(quote)}"
+
+
+def _about_line(quote: Quote, hidden: bool, watched_season: int | None) -> str | None:
+    parts = list(quote.about)
+    if quote.season is not None:
+        if hidden:
+            parts.append(f"season {quote.season} (hidden as a spoiler: this server has watched "
+                         f"up to season {watched_season})")
+        else:
+            parts.append(f"season {quote.season}")
+    return " · ".join(parts) if parts else None
+
+
+def quote_embed(quote: Quote, *, watched_season: int | None, title: str | None = None,
+                footer: str | None = None) -> discord.Embed:
+    hidden = is_spoiler(quote, watched_season)
+    words = quoted(quote.text, QUOTE_LIMIT)
+    embed = discord.Embed(
+        title=truncate(title, EMBED_TITLE_LIMIT) if title else None,
+        description=spoiler(words) if hidden else words,
+        colour=BRAND_COLOUR,
+    )
+    embed.add_field(name="Said by", value=safe(speaker_line(quote), _LINE_LIMIT))
+    embed.add_field(name="Where and when", value=safe(outlet_line(quote), _LINE_LIMIT))
+    about = _about_line(quote, hidden, watched_season)
+    if about:
+        embed.add_field(name="About", value=safe(about, _ABOUT_LIMIT), inline=False)
+    embed.add_field(name="Source", value=source_line(quote), inline=False)
+    if footer:
+        embed.set_footer(text=truncate(footer, _FOOTER_LIMIT))
+    return embed
+
+
+def random_footer(cycle: int, new_cycle: bool) -> str:
+    if new_cycle:
+        return (f"Every matching quote has been shown here: starting round {cycle}. "
+                "Another shows the next one.")
+    return "Another shows the next one; every matching quote comes once before any repeats."
+
+
+def no_match_text(filters: str | None) -> str:
+    if filters:
+        return f"No quotes here are {filters}. Try fewer filters."
+    return "There are no quotes here yet. Members can propose one with `/quote submit`."
+
+
+# ---- search ---------------------------------------------------------------------------------
+
+
+def highlighted(snippet: str, limit: int) -> str:
+    """A search snippet with its matches in bold, escaped, within `limit`.
+
+    The match markers are control characters that escaping leaves alone, so the whole text is
+    escaped first (markdown and mentions in the quote stay inert) and only then do the markers
+    become `**`. If that would not fit, the snippet is shown without highlighting.
+    """
+    merged = snippet.replace(MATCH_END + MATCH_START, "")
+    text = escape(merged).replace(MATCH_START, "**").replace(MATCH_END, "**")
+    text = neutralise_mentions(text)
+    if len(text) <= limit:
+        return text
+    plain = merged.replace(MATCH_START, "").replace(MATCH_END, "")
+    return safe(plain, limit)
+
+
+def search_embed(query: str, page: QuoteSearchPage, *, literal: bool, help_text: str,
+                 watched_season: int | None) -> discord.Embed:
+    title = f"Quotes matching “{truncate(' '.join(query.split()), 150)}”"
+    embed = discord.Embed(title=safe(title, EMBED_TITLE_LIMIT), colour=BRAND_COLOUR)
+    notes = []
+    if literal:
+        notes.append("Your search had characters with a special meaning in search syntax, so I "
+                     "looked for its words as plain text. " + help_text)
+    if not page.hits:
+        notes.append("No quotes match. Try fewer or other words.")
+    embed.description = truncate("\n\n".join(notes), EMBED_DESCRIPTION_LIMIT) or None
+    first = page.page * page.per_page
+    for number, hit in enumerate(page.hits, start=first + 1):
+        value = "“" + highlighted(hit.snippet, _HIT_LIMIT) + "”"
+        if is_spoiler(hit.quote, watched_season):
+            value = spoiler(value)
+        embed.add_field(name=safe(f"{number}. {attribution(hit.quote)}", _HIT_NAME_LIMIT),
+                        value=value, inline=False)
+    if page.total:
+        count = (f"{MAX_COUNTED:,}+ quotes" if page.total >= MAX_COUNTED
+                 else plural(page.total, "quote"))
+        embed.set_footer(text=f"Page {page.page + 1} of {page.page_count} · {count} · "
+                         "best matches first")
+    return embed
+
+
+# ---- submissions and review -------------------------------------------------------------------
+
+
+def submitted_text(pending_count: int) -> str:
+    return (f"Thanks! Your quote is waiting for review ({plural(pending_count, 'submission')} "
+            "in the queue). I'll tell you the outcome by DM if your DMs are open; "
+            "`/quote mine` always shows where it stands.")
+
+
+def duplicate_embed(existing: Quote, *, watched_season: int | None) -> discord.Embed:
+    return quote_embed(existing, watched_season=watched_season,
+                       title="This looks a lot like a quote I already have",
+                       footer="Your submission was still sent for review; reviewers will see "
+                              "the resemblance.")
+
+
+def review_embed(submission: QuoteSubmission, *, pending_count: int,
+                 duplicate: Quote | None) -> discord.Embed:
+    quote = submission.quote
+    embed = discord.Embed(title=f"Submission #{quote.id}", description=quoted(quote.text,
+                          QUOTE_LIMIT), colour=BRAND_COLOUR)
+    embed.add_field(name="Said by (as submitted)",
+                    value=safe(speaker_line(quote), _LINE_LIMIT))
+    embed.add_field(name="Source (as submitted)",
+                    value=safe(quote.source_text, _SOURCES_LIMIT)
+                    if quote.source_text else "None given")
+    embed.add_field(name="Submitted by",
+                    value=f"<@{quote.submitted_by}> on {submission.submitted_at[:10]}",
+                    inline=False)
+    if duplicate is not None:
+        embed.add_field(
+            name="Possible duplicate of",
+            value=truncate(f"{quoted(duplicate.text, _LIST_QUOTE_LIMIT)} "
+                           f"— {safe(attribution(duplicate), 300)}", EMBED_FIELD_VALUE_LIMIT),
+            inline=False,
+        )
+    embed.set_footer(text=f"{plural(pending_count, 'submission')} waiting · Approve adds it to "
+                     "this server's quotes; Reject lets you give the member a reason")
+    return embed
+
+
+def review_empty_text() -> str:
+    return "Nothing is waiting for review. New submissions from `/quote submit` will appear here."
+
+
+def decided_text(submission: QuoteSubmission, dm_status: str) -> str:
+    verb = "Approved" if submission.quote.status == "approved" else "Rejected"
+    told = {"sent": "the member was told by DM",
+            "closed": "their DMs are closed, so `/quote mine` will tell them",
+            "failed": "the DM failed, so `/quote mine` will tell them"}.get(dm_status, "")
+    return f"{verb} submission #{submission.quote.id}" + (f"; {told}." if told else ".")
+
+
+def outcome_embed(submission: QuoteSubmission, guild_name: str) -> discord.Embed:
+    """The DM a submitter gets when their quote is reviewed."""
+    approved = submission.quote.status == "approved"
+    title = ("Your quote was approved" if approved else "Your quote was not accepted")
+    embed = discord.Embed(title=title, description=quoted(submission.quote.text, QUOTE_LIMIT),
+                          colour=BRAND_COLOUR)
+    embed.add_field(name="Server", value=safe(guild_name, 200))
+    if approved:
+        embed.add_field(name="What now", value="It is now part of that server's quotes for "
+                        "`/quote random`, `/quote search` and the quote of the day.",
+                        inline=False)
+    elif submission.reason:
+        embed.add_field(name="Reason", value=safe(submission.reason, _SOURCES_LIMIT),
+                        inline=False)
+    return embed
+
+
+def mine_embed(submissions: Sequence[QuoteSubmission], counts: dict[str, int]) -> discord.Embed:
+    embed = discord.Embed(title="Your quote submissions here", colour=BRAND_COLOUR)
+    if not submissions:
+        embed.description = ("You haven't submitted any quotes in this server. `/quote submit` "
+                             "proposes one for review.")
+        return embed
+    summary = ", ".join(f"{counts.get(s, 0)} {label.lower()}" for s, label in _STATUS.items())
+    embed.description = f"{summary}. The newest {plural(len(submissions), 'submission')}:"
+    for item in submissions:
+        quote = item.quote
+        status = _STATUS.get(quote.status, quote.status)
+        name = f"#{quote.id} · {status} · submitted {item.submitted_at[:10]}"
+        lines = [quoted(quote.text, _LIST_QUOTE_LIMIT)]
+        if quote.status == "rejected" and item.reason:
+            lines.append(f"Reason: {safe(item.reason, _LIST_REASON_LIMIT)}")
+        if item.dm_status in _DM_NOTE:
+            lines.append(_DM_NOTE[item.dm_status])
+        value = truncate("\n".join(lines), EMBED_FIELD_VALUE_LIMIT)
+        if len(embed) + len(name) + len(value) > _LIST_BUDGET:
+            break  # never happens with 10 items at these limits; a guard, not a feature
+        embed.add_field(name=name, value=value, inline=False)
+    return embed
+
+
+# ---- quote of the day -----------------------------------------------------------------------
+
+
+def daily_embed(quote: Quote, *, day: date, watched_season: int | None) -> discord.Embed:
+    label = f"{day.day} {day.strftime('%B %Y')}"
+    return quote_embed(quote, watched_season=watched_season, title=f"Quote of the day · {label}",
+                       footer="Posted daily with /quote daily; every quote comes once before "
+                              "any repeats.")
+
+
+def _timestamp(moment: datetime) -> str:
+    return f"<t:{int(moment.timestamp())}:F>"
+
+
+def daily_status_text(schedule: DailyQuoteSchedule | None) -> str:
+    if schedule is None:
+        return ("No quote of the day is set up here. `/quote daily set` posts one every day in a "
+                "channel at a time you choose.")
+    text = (f"The quote of the day goes to <#{schedule.channel_id}> at {schedule.local_time} "
+            f"({schedule.timezone}). Next one: {_timestamp(schedule.next_due)}.")
+    if schedule.last_error:
+        text += f"\nLast problem: {safe(schedule.last_error, 300)}"
+    return text
+
+
+def daily_set_text(schedule: DailyQuoteSchedule) -> str:
+    return (f"Done: a quote of the day will be posted in <#{schedule.channel_id}> every day at "
+            f"{schedule.local_time} {schedule.timezone} time, the first "
+            f"{_timestamp(schedule.next_due)}. `/quote daily off` stops it.")

@@ -1,0 +1,448 @@
+"""News subscriptions and the delivery outbox.
+
+Every state change of a delivery is one short transaction, so a crash at any point leaves each
+row in a state the engine can resume from: 'sending' and 'publishing' rows are requeued at start
+and sent again with the nonce they were given when created.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from bot.store.database import Database
+from bot.store.models import (
+    DeliveryJob,
+    NewsDelivery,
+    NewsDraft,
+    NewsItem,
+    NewsStatus,
+    NewsSubscription,
+    Published,
+    Source,
+)
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+LIVE = ("active", "paused")  # subscriptions that receive news (paused ones once they recover)
+DELIVERY_STATES = ("pending", "sending", "publish_pending", "publishing", "sent", "failed",
+                   "cancelled")
+_OPEN = "('pending', 'sending', 'publish_pending', 'publishing')"
+
+
+def stamp(moment: datetime) -> str:
+    """The one stored time format: UTC, fixed width, so text order is time order."""
+    if moment.tzinfo is None:
+        raise ValueError("store times must be timezone-aware")
+    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def _parse(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    return datetime.strptime(raw, _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def _subscription(r: aiosqlite.Row, prefix: str = "") -> NewsSubscription:
+    return NewsSubscription(
+        id=r[f"{prefix}id"], guild_id=r[f"{prefix}guild_id"], channel_id=r[f"{prefix}channel_id"],
+        role_id=r[f"{prefix}role_id"], publish=bool(r[f"{prefix}publish"]),
+        state=r[f"{prefix}state"], subscribed_by=r[f"{prefix}subscribed_by"],
+        created_at=_parse(r[f"{prefix}created_at"]),
+        last_delivery_at=_parse(r[f"{prefix}last_delivery_at"]),
+        last_error=r[f"{prefix}last_error"], last_error_at=_parse(r[f"{prefix}last_error_at"]),
+        end_reason=r[f"{prefix}end_reason"],
+    )
+
+
+def _delivery(r: aiosqlite.Row) -> NewsDelivery:
+    return NewsDelivery(
+        id=r["id"], item_id=r["item_id"], subscription_id=r["subscription_id"],
+        state=r["state"], attempts=r["attempts"], publish_attempts=r["publish_attempts"],
+        next_attempt_at=_parse(r["next_attempt_at"]), nonce=r["nonce"],
+        message_id=r["message_id"], published_at=_parse(r["published_at"]),
+        last_error=r["last_error"], sent_at=_parse(r["sent_at"]),
+    )
+
+
+_SUBSCRIPTION_COLUMNS = ("id", "guild_id", "channel_id", "role_id", "publish", "state",
+                         "subscribed_by", "created_at", "last_delivery_at", "last_error",
+                         "last_error_at", "end_reason")
+_ITEM_COLUMNS = ("id", "dedupe_key", "title", "body", "url", "season", "published",
+                 "source_keys", "origin")
+# A claimed job is one row: the delivery, its item (i_*) and its subscription (s_*).
+_JOB_SELECT = (
+    "SELECT d.*, "
+    + ", ".join(f"i.{c} AS i_{c}" for c in _ITEM_COLUMNS) + ", "
+    + ", ".join(f"s.{c} AS s_{c}" for c in _SUBSCRIPTION_COLUMNS)
+    + " FROM news_deliveries d JOIN news_items i ON i.id = d.item_id"
+    " JOIN news_subscriptions s ON s.id = d.subscription_id"
+)
+
+
+class NewsRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    # ---- items ----------------------------------------------------------------------------
+
+    async def _sources(self) -> dict[str, Source]:
+        rows = await self._db.fetch_all("SELECT seed_key, title, site, url FROM sources")
+        return {r["seed_key"]: Source(r["seed_key"], r["title"], r["site"], r["url"]) for r in rows}
+
+    @staticmethod
+    def _item(r: aiosqlite.Row, sources: dict[str, Source], prefix: str = "") -> NewsItem:
+        keys = json.loads(r[f"{prefix}source_keys"] or "[]")
+        return NewsItem(
+            id=r[f"{prefix}id"], dedupe_key=r[f"{prefix}dedupe_key"], title=r[f"{prefix}title"],
+            body=r[f"{prefix}body"], url=r[f"{prefix}url"], season=r[f"{prefix}season"],
+            published=r[f"{prefix}published"], origin=r[f"{prefix}origin"],
+            sources=tuple(sources[k] for k in keys if k in sources),
+        )
+
+    async def item(self, item_id: int) -> NewsItem | None:
+        row = await self._db.fetch_one("SELECT * FROM news_items WHERE id = ?", (item_id,))
+        return None if row is None else self._item(row, await self._sources())
+
+    async def item_by_key(self, dedupe_key: str) -> NewsItem | None:
+        row = await self._db.fetch_one("SELECT * FROM news_items WHERE dedupe_key = ?",
+                                       (dedupe_key,))
+        return None if row is None else self._item(row, await self._sources())
+
+    async def latest(self, limit: int = 1) -> list[NewsItem]:
+        """The newest items first: by published date, then by arrival."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM news_items ORDER BY published DESC, id DESC LIMIT ?", (limit,)
+        )
+        sources = await self._sources()
+        return [self._item(r, sources) for r in rows]
+
+    async def publish(self, draft: NewsDraft, now: datetime) -> Published:
+        """Store the item and queue one delivery per live subscription, in one transaction.
+
+        Idempotent by `dedupe_key`: a key already stored returns that item and creates nothing.
+        """
+        if draft.origin not in ("owner", "feed"):
+            raise ValueError("only owner posts and feed items are fanned out, not seed history")
+        when = stamp(now)
+        async with self._db.transaction() as db:
+            async with db.execute(
+                "INSERT INTO news_items (dedupe_key, title, body, url, season, published,"
+                " source_keys, origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(dedupe_key) DO NOTHING RETURNING id",
+                (draft.dedupe_key, draft.title, draft.body, draft.url, draft.season,
+                 draft.published, json.dumps(list(draft.source_keys)), draft.origin,
+                 now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+            ) as cursor:
+                inserted = await cursor.fetchone()
+            count = 0
+            if inserted is not None:
+                fanned_out = await db.execute(
+                    "INSERT INTO news_deliveries (item_id, subscription_id, nonce,"
+                    " next_attempt_at, created_at)"
+                    " SELECT ?, id, 'n' || lower(hex(randomblob(12))), ?, ?"
+                    f" FROM news_subscriptions WHERE state IN {LIVE!r} ORDER BY id",
+                    (inserted[0], when, when),
+                )
+                count = fanned_out.rowcount
+        item = await self.item_by_key(draft.dedupe_key)
+        assert item is not None
+        return Published(item=item, deliveries=count, created=inserted is not None)
+
+    async def enqueue(self, item_id: int, subscription_id: int, now: datetime) -> bool:
+        """Queue one item for one subscription (the 'post the latest' offer); False if that
+        item was already queued for it, so pressing twice never posts twice."""
+        when = stamp(now)
+        async with self._db.transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO news_deliveries (item_id, subscription_id, nonce, next_attempt_at,"
+                " created_at) SELECT ?, id, 'n' || lower(hex(randomblob(12))), ?, ?"
+                f" FROM news_subscriptions WHERE id = ? AND state IN {LIVE!r}"
+                " ON CONFLICT(item_id, subscription_id) DO NOTHING",
+                (item_id, when, when, subscription_id),
+            )
+            return cursor.rowcount == 1
+
+    # ---- subscriptions --------------------------------------------------------------------
+
+    async def subscribe(self, guild_id: int, channel_id: int, *, role_id: int | None,
+                        publish: bool, subscribed_by: int | None,
+                        now: datetime) -> NewsSubscription:
+        """Create or renew the channel's subscription (an ended one starts again, active)."""
+        when = stamp(now)
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO news_subscriptions (guild_id, channel_id, role_id, publish, state,"
+                " subscribed_by, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?)"
+                " ON CONFLICT(channel_id) DO UPDATE SET guild_id = excluded.guild_id,"
+                " role_id = excluded.role_id, publish = excluded.publish, state = 'active',"
+                " subscribed_by = excluded.subscribed_by, updated_at = excluded.updated_at,"
+                " end_reason = NULL,"
+                " created_at = CASE WHEN news_subscriptions.state = 'ended'"
+                "   THEN excluded.created_at ELSE news_subscriptions.created_at END",
+                (guild_id, channel_id, role_id, int(publish), subscribed_by, when, when),
+            )
+        found = await self.subscription(channel_id)
+        assert found is not None
+        return found
+
+    async def forget_role(self, guild_id: int, role_id: int, now: datetime) -> int:
+        """The ping role was deleted: posts go on without a ping."""
+        async with self._db.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE news_subscriptions SET role_id = NULL, updated_at = ?"
+                " WHERE guild_id = ? AND role_id = ?", (stamp(now), guild_id, role_id),
+            )
+            return cursor.rowcount
+
+    async def subscription(self, channel_id: int) -> NewsSubscription | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM news_subscriptions WHERE channel_id = ?", (channel_id,)
+        )
+        return None if row is None else _subscription(row)
+
+    async def subscriptions(self, guild_id: int) -> list[NewsSubscription]:
+        """This server's live subscriptions (ended ones are history)."""
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM news_subscriptions WHERE guild_id = ? AND state IN {LIVE!r}"
+            " ORDER BY id", (guild_id,)
+        )
+        return [_subscription(r) for r in rows]
+
+    async def _end(self, db: aiosqlite.Connection, where: str, params: tuple, reason: str,
+                   when: str) -> int:
+        ids = [r[0] for r in await db.execute_fetchall(
+            f"SELECT id FROM news_subscriptions WHERE state IN {LIVE!r} AND {where}", params
+        )]
+        for sid in ids:
+            await db.execute(
+                "UPDATE news_subscriptions SET state = 'ended', end_reason = ?, updated_at = ?"
+                " WHERE id = ?", (reason, when, sid),
+            )
+            await db.execute(
+                "UPDATE news_deliveries SET state = 'cancelled', last_error = ?"
+                " WHERE subscription_id = ? AND state IN ('pending', 'sending')",
+                (reason, sid),
+            )
+            # Already posted: only the crosspost is dropped; the post itself went out.
+            await db.execute(
+                "UPDATE news_deliveries SET state = 'sent', last_error = ?"
+                " WHERE subscription_id = ? AND state IN ('publish_pending', 'publishing')",
+                (f"not published: {reason}", sid),
+            )
+        return len(ids)
+
+    async def unsubscribe(self, guild_id: int, channel_id: int, now: datetime) -> bool:
+        async with self._db.transaction() as db:
+            return await self._end(db, "guild_id = ? AND channel_id = ?", (guild_id, channel_id),
+                                   "unsubscribed", stamp(now)) > 0
+
+    async def end_channel(self, channel_id: int, reason: str, now: datetime) -> bool:
+        async with self._db.transaction() as db:
+            return await self._end(db, "channel_id = ?", (channel_id,), reason, stamp(now)) > 0
+
+    async def end_guild(self, guild_id: int, reason: str, now: datetime) -> int:
+        async with self._db.transaction() as db:
+            return await self._end(db, "guild_id = ?", (guild_id,), reason, stamp(now))
+
+    async def end_subscription(self, subscription_id: int, reason: str, now: datetime) -> bool:
+        async with self._db.transaction() as db:
+            return await self._end(db, "id = ?", (subscription_id,), reason, stamp(now)) > 0
+
+    # ---- the outbox -----------------------------------------------------------------------
+
+    async def requeue_in_flight(self) -> int:
+        """At start: whatever was in flight when the process stopped goes back in the queue.
+        The nonce stays, so a message that did reach Discord is not created twice."""
+        async with self._db.transaction() as db:
+            sends = await db.execute(
+                "UPDATE news_deliveries SET state = 'pending' WHERE state = 'sending'")
+            publishes = await db.execute(
+                "UPDATE news_deliveries SET state = 'publish_pending' WHERE state = 'publishing'")
+            return sends.rowcount + publishes.rowcount
+
+    async def _claim(self, waiting: str, claimed: str, counter: str, now: datetime,
+                     limit: int) -> list[DeliveryJob]:
+        # One delivery per subscription at a time, oldest first: posts arrive in order, and a
+        # paused channel holds back only its own queue.
+        async with self._db.transaction() as db:
+            rows = await db.execute_fetchall(
+                f"{_JOB_SELECT} JOIN (SELECT subscription_id, MIN(id) AS head"
+                "   FROM news_deliveries WHERE state IN (?, ?) GROUP BY subscription_id) q"
+                "   ON q.head = d.id"
+                " WHERE d.state = ? AND d.next_attempt_at <= ?"
+                " ORDER BY d.next_attempt_at, d.id LIMIT ?",
+                (waiting, claimed, waiting, stamp(now), limit),
+            )
+            await db.executemany(
+                f"UPDATE news_deliveries SET state = ?, {counter} = {counter} + 1 WHERE id = ?",
+                [(claimed, r["id"]) for r in rows],
+            )
+        if not rows:
+            return []
+        sources = await self._sources()
+        jobs = []
+        for r in rows:
+            d = _delivery(r)
+            d = replace(d, state=claimed, **{counter: getattr(d, counter) + 1})
+            jobs.append(DeliveryJob(d, self._item(r, sources, "i_"), _subscription(r, "s_")))
+        return jobs
+
+    async def claim_sends(self, now: datetime, limit: int) -> list[DeliveryJob]:
+        """Due deliveries, marked 'sending' before any request is made."""
+        return await self._claim("pending", "sending", "attempts", now, limit)
+
+    async def claim_publishes(self, now: datetime, limit: int) -> list[DeliveryJob]:
+        """Sent posts due for a crosspost, marked 'publishing'."""
+        return await self._claim("publish_pending", "publishing", "publish_attempts", now, limit)
+
+    async def next_due(self) -> datetime | None:
+        """When the next claimable delivery falls due (it may be in the past). Only the head
+        of each channel's queue counts: the rows behind it wait for it, not for the clock."""
+        value = await self._db.fetch_value(
+            "SELECT MIN(d.next_attempt_at) FROM news_deliveries d JOIN ("
+            "  SELECT MIN(id) AS head FROM news_deliveries"
+            "   WHERE state IN ('pending', 'sending') GROUP BY subscription_id"
+            "  UNION ALL SELECT MIN(id) FROM news_deliveries"
+            "   WHERE state IN ('publish_pending', 'publishing') GROUP BY subscription_id"
+            ") q ON q.head = d.id WHERE d.state IN ('pending', 'publish_pending')"
+        )
+        return _parse(value)  # type: ignore[arg-type]
+
+    async def mark_sent(self, delivery_id: int, message_id: int, now: datetime, *,
+                        then_publish: bool) -> None:
+        """Posted. A paused subscription that could post again is active again."""
+        when = stamp(now)
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE news_deliveries SET state = ?, message_id = ?, sent_at = ?,"
+                " next_attempt_at = ?, last_error = NULL WHERE id = ?",
+                ("publish_pending" if then_publish else "sent", message_id, when, when,
+                 delivery_id),
+            )
+            await db.execute(
+                "UPDATE news_subscriptions SET last_delivery_at = ?, updated_at = ?,"
+                " state = CASE state WHEN 'paused' THEN 'active' ELSE state END"
+                " WHERE id = (SELECT subscription_id FROM news_deliveries WHERE id = ?)",
+                (when, when, delivery_id),
+            )
+
+    async def mark_published(self, delivery_id: int, now: datetime, *,
+                             published: bool = True, note: str | None = None) -> None:
+        """The crosspost step is over: published (or already was), or given up with a note."""
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE news_deliveries SET state = 'sent', published_at = ?, last_error = ?"
+                " WHERE id = ?",
+                (stamp(now) if published else None, note, delivery_id),
+            )
+
+    async def retry_later(self, delivery_id: int, when: datetime, error: str | None, *,
+                          publishing: bool = False, refund: bool = False) -> None:
+        """Back in the queue until `when`. `refund`: this try does not count as an attempt
+        (the request was never made, e.g. the publish budget or a long rate limit said wait)."""
+        state = "publish_pending" if publishing else "pending"
+        counter = "publish_attempts" if publishing else "attempts"
+        async with self._db.transaction() as db:
+            await db.execute(
+                f"UPDATE news_deliveries SET state = ?, next_attempt_at = ?, last_error = ?,"
+                f" {counter} = {counter} - ? WHERE id = ?",
+                (state, stamp(when), error, int(refund), delivery_id),
+            )
+
+    async def pause(self, delivery_id: int, subscription_id: int, when: datetime, error: str,
+                    now: datetime) -> bool:
+        """The bot lost access: the delivery waits, the subscription is paused. True when this
+        is what paused it (so the server is told once, not at every retry)."""
+        at = stamp(now)
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE news_deliveries SET state = 'pending', next_attempt_at = ?, last_error = ?"
+                " WHERE id = ?", (stamp(when), error, delivery_id),
+            )
+            cursor = await db.execute(
+                "UPDATE news_subscriptions SET state = 'paused', updated_at = ?"
+                " WHERE id = ? AND state = 'active'", (at, subscription_id),
+            )
+            await db.execute(
+                "UPDATE news_subscriptions SET last_error = ?, last_error_at = ? WHERE id = ?",
+                (error, at, subscription_id),
+            )
+            return cursor.rowcount == 1
+
+    async def fail(self, delivery_id: int, error: str, now: datetime) -> None:
+        """Given up: the request itself was wrong, or it kept failing."""
+        at = stamp(now)
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE news_deliveries SET state = 'failed', last_error = ? WHERE id = ?",
+                (error, delivery_id),
+            )
+            await db.execute(
+                "UPDATE news_subscriptions SET last_error = ?, last_error_at = ?"
+                " WHERE id = (SELECT subscription_id FROM news_deliveries WHERE id = ?)",
+                (error, at, delivery_id),
+            )
+
+    async def retry_now(self, subscription_ids: list[int], now: datetime) -> int:
+        """Make these subscriptions' waiting deliveries due now (their permissions were
+        fixed); returns how many were waiting."""
+        if not subscription_ids:
+            return 0
+        marks = ",".join("?" * len(subscription_ids))
+        async with self._db.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE news_deliveries SET next_attempt_at = ?"
+                f" WHERE state = 'pending' AND subscription_id IN ({marks})"
+                " AND next_attempt_at > ?",
+                (stamp(now), *subscription_ids, stamp(now)),
+            )
+            return cursor.rowcount
+
+    async def publish_times(self, subscription_id: int, since: datetime) -> list[datetime]:
+        """When this channel's posts were crossposted, from `since` on (the publish budget)."""
+        rows = await self._db.fetch_all(
+            "SELECT published_at FROM news_deliveries WHERE subscription_id = ?"
+            " AND published_at IS NOT NULL AND published_at >= ? ORDER BY published_at",
+            (subscription_id, stamp(since)),
+        )
+        return [_parse(r[0]) for r in rows]  # type: ignore[misc]
+
+    # ---- reading --------------------------------------------------------------------------
+
+    async def deliveries(self, *, item_id: int | None = None,
+                         subscription_id: int | None = None) -> list[NewsDelivery]:
+        clauses, params = [], []
+        if item_id is not None:
+            clauses.append("item_id = ?")
+            params.append(item_id)
+        if subscription_id is not None:
+            clauses.append("subscription_id = ?")
+            params.append(subscription_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._db.fetch_all(f"SELECT * FROM news_deliveries {where} ORDER BY id",
+                                        tuple(params))
+        return [_delivery(r) for r in rows]
+
+    async def open_deliveries(self) -> int:
+        """Deliveries not yet finished, in any waiting or in-flight state."""
+        value = await self._db.fetch_value(
+            f"SELECT COUNT(*) FROM news_deliveries WHERE state IN {_OPEN}"
+        )
+        return int(value or 0)  # type: ignore[arg-type]
+
+    async def status(self) -> NewsStatus:
+        items = await self._db.fetch_all(
+            "SELECT origin, COUNT(*) FROM news_items GROUP BY origin")
+        deliveries = await self._db.fetch_all(
+            "SELECT state, COUNT(*) FROM news_deliveries GROUP BY state")
+        subscriptions = await self._db.fetch_all(
+            "SELECT state, COUNT(*) FROM news_subscriptions GROUP BY state")
+        return NewsStatus(
+            items={r[0]: r[1] for r in items},
+            deliveries={s: 0 for s in DELIVERY_STATES} | {r[0]: r[1] for r in deliveries},
+            subscriptions={s: 0 for s in ("active", "paused", "ended")}
+            | {r[0]: r[1] for r in subscriptions},
+        )

@@ -1,0 +1,523 @@
+"""Quotes: the per-server pool, its rotation, full-text search, submissions and their review,
+and the quote-of-the-day schedule.
+
+A server's pool is every canon quote (shared by all servers) plus the submissions approved in that
+server. Every query below restricts itself to that pool with `_IN_POOL`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+
+import aiosqlite
+
+from bot.store.database import Database
+from bot.store.models import (
+    DailyQuoteSchedule,
+    Person,
+    Quote,
+    QuoteDraw,
+    QuoteFilter,
+    QuoteSearchHit,
+    QuoteSearchPage,
+    QuoteSubmission,
+    Source,
+)
+
+_IN_POOL = "(q.status = 'canon' OR (q.status = 'approved' AND q.guild_id = :guild))"
+# The walk's index for each filter: it must deliver quotes in shuffle_key order (so a draw stops
+# at the first unseen match) and cover status and guild_id (so no table lookups along the way).
+_WALK_BY_PERSON = "quotes_by_speaker"
+_WALK_BY_SEASON = "quotes_by_season"
+_WALK_ALL = "quotes_by_shuffle_key"
+# The guild's pool plus what is waiting for review there: what a new submission may duplicate.
+_IN_POOL_OR_PENDING = (
+    "(q.status = 'canon' OR (q.status IN ('approved', 'pending') AND q.guild_id = :guild))"
+)
+# How SQLite says it could not read a MATCH expression (as opposed to any other failure).
+_SEARCH_FAILURES = ("fts5:", "no such column", "unknown special query", "unterminated string",
+                    "expected integer", "malformed MATCH")
+# Markers that delimit a match in snippets; control characters never survive submission.
+MATCH_START = "\x01"
+MATCH_END = "\x02"
+_SNIPPET_TOKENS = 40
+MAX_COUNTED = 1000
+_MIN_KEY = -(2**63)
+_MAX_KEY = 2**63 - 1
+
+_QUOTE_COLUMNS = (
+    "SELECT q.id, q.seed_key, q.text, q.speaker_id, q.speaker_name, q.outlet, q.said_on,"
+    " q.season, q.context, q.status, q.guild_id, q.submitted_by, q.source_keys, q.source_text,"
+    " p.seed_key AS person_key, p.name AS person_name, p.roles AS person_roles,"
+    " (SELECT json_group_array(c.name) FROM quote_characters qc"
+    "   JOIN characters c ON c.id = qc.character_id WHERE qc.quote_id = q.id) AS about,"
+    " (SELECT json_group_array(c.name) FROM characters c"
+    "   WHERE q.speaker_id IS NOT NULL AND c.actor_id = q.speaker_id) AS plays"
+    " FROM quotes q LEFT JOIN people p ON p.id = q.speaker_id"
+)
+
+
+class InvalidSearch(ValueError):
+    """FTS5 could not read the search expression."""
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _utc(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _filter_sql(flt: QuoteFilter) -> tuple[str, dict[str, object]]:
+    clauses: list[str] = []
+    params: dict[str, object] = {}
+    if flt.person is not None:
+        clauses.append("q.speaker_name = :person COLLATE NOCASE")
+        params["person"] = flt.person
+    if flt.season is not None:
+        clauses.append("q.season = :season")
+        params["season"] = flt.season
+    if flt.character_id is not None:
+        clauses.append(
+            "q.id IN (SELECT quote_id FROM quote_characters WHERE character_id = :character)"
+        )
+        params["character"] = flt.character_id
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+class QuotesRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    # ---- reading quotes ------------------------------------------------------------------
+
+    async def _sources(self) -> dict[str, Source]:
+        rows = await self._db.fetch_all("SELECT seed_key, title, site, url FROM sources")
+        return {r["seed_key"]: Source(r["seed_key"], r["title"], r["site"], r["url"]) for r in rows}
+
+    @staticmethod
+    def _quote(r: aiosqlite.Row, sources: dict[str, Source]) -> Quote:
+        speaker = None
+        if r["speaker_id"] is not None and r["person_name"] is not None:
+            speaker = Person(r["speaker_id"], r["person_key"], r["person_name"],
+                             tuple(json.loads(r["person_roles"] or "[]")))
+        return Quote(
+            id=r["id"], key=r["seed_key"], text=r["text"], speaker_name=r["speaker_name"],
+            speaker=speaker, outlet=r["outlet"], said_on=r["said_on"], season=r["season"],
+            context=r["context"], status=r["status"], guild_id=r["guild_id"],
+            submitted_by=r["submitted_by"],
+            about=tuple(sorted(json.loads(r["about"] or "[]"))),
+            sources=tuple(sources[k] for k in json.loads(r["source_keys"] or "[]")
+                          if k in sources),
+            source_text=r["source_text"],
+            speaker_plays=tuple(sorted(json.loads(r["plays"] or "[]"))),
+        )
+
+    async def quotes(self, ids: Iterable[int]) -> list[Quote]:
+        """The quotes with these ids, in the order asked (missing ids are left out)."""
+        wanted = list(ids)
+        if not wanted:
+            return []
+        sources = await self._sources()
+        marks = ",".join("?" * len(wanted))
+        rows = await self._db.fetch_all(f"{_QUOTE_COLUMNS} WHERE q.id IN ({marks})",
+                                        tuple(wanted))
+        by_id = {r["id"]: self._quote(r, sources) for r in rows}
+        return [by_id[i] for i in wanted if i in by_id]
+
+    async def quote(self, quote_id: int) -> Quote | None:
+        found = await self.quotes([quote_id])
+        return found[0] if found else None
+
+    async def pool_size(self, guild_id: int, flt: QuoteFilter | None = None) -> int:
+        where, params = _filter_sql(flt or QuoteFilter())
+        value = await self._db.fetch_value(
+            f"SELECT COUNT(*) FROM quotes q WHERE {_IN_POOL}{where}", {"guild": guild_id, **params}
+        )
+        return int(value or 0)
+
+    async def speakers(self, guild_id: int, typed: str = "", *, limit: int = 25) -> list[str]:
+        """Names of people with quotes in this server's pool containing `typed`, A to Z."""
+        pattern = "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # A skip scan: one index seek per distinct name rather than a pass over every quote.
+        rows = await self._db.fetch_all(
+            "WITH RECURSIVE names(name) AS ("
+            "  SELECT (SELECT speaker_name FROM quotes"
+            "          ORDER BY speaker_name COLLATE NOCASE LIMIT 1)"
+            "  UNION ALL"
+            "  SELECT (SELECT speaker_name FROM quotes WHERE speaker_name > names.name"
+            "          COLLATE NOCASE ORDER BY speaker_name COLLATE NOCASE LIMIT 1)"
+            "  FROM names WHERE names.name IS NOT NULL)"
+            " SELECT name FROM names WHERE name IS NOT NULL"
+            " AND name LIKE :pattern ESCAPE '\\'"
+            " AND EXISTS (SELECT 1 FROM quotes q WHERE q.speaker_name = names.name"
+            f"   COLLATE NOCASE AND {_IN_POOL})"
+            " LIMIT :limit",
+            {"guild": guild_id, "pattern": pattern, "limit": limit},
+        )
+        return [r["name"] for r in rows]
+
+    async def speaker_named(self, guild_id: int, name: str) -> str | None:
+        """The speaker name as stored, if someone by that name (any case) has quotes here."""
+        value = await self._db.fetch_value(
+            f"SELECT q.speaker_name FROM quotes q WHERE q.speaker_name = :name COLLATE NOCASE"
+            f" AND {_IN_POOL} LIMIT 1",
+            {"guild": guild_id, "name": " ".join(name.split())},
+        )
+        return None if value is None else str(value)
+
+    async def person_named(self, name: str) -> Person | None:
+        """A person of the seed whose name is `name` (any case), to attribute a submission."""
+        row = await self._db.fetch_one(
+            "SELECT id, seed_key, name, roles FROM people WHERE name = ? COLLATE NOCASE LIMIT 1",
+            (" ".join(name.split()),),
+        )
+        if row is None:
+            return None
+        return Person(row["id"], row["seed_key"], row["name"],
+                      tuple(json.loads(row["roles"] or "[]")))
+
+    # ---- rotation ------------------------------------------------------------------------
+
+    async def draw(self, guild_id: int, flt: QuoteFilter, start_key: int) -> QuoteDraw | None:
+        """The next quote of this server's rotation for `flt`, or None if nothing matches.
+
+        Walks the pool in `shuffle_key` order from `start_key` (a random point chosen by the
+        caller), wrapping around, and takes the first quote not yet shown in this cycle. When all
+        have been shown the cycle starts again, avoiding the quote that was shown last. Quotes
+        added mid-cycle are simply unseen, so they join the current cycle.
+        """
+        key = flt.key
+        async with self._db.transaction() as db:
+            async with db.execute(
+                "SELECT cycle, last_quote_id FROM quote_rotations"
+                " WHERE guild_id = ? AND filter_key = ?", (guild_id, key),
+            ) as cursor:
+                state = await cursor.fetchone()
+            if state is None:
+                await db.execute(
+                    "INSERT INTO quote_rotations (guild_id, filter_key) VALUES (?, ?)",
+                    (guild_id, key),
+                )
+                cycle, last_id = 1, None
+            else:
+                cycle, last_id = int(state["cycle"]), state["last_quote_id"]
+
+            quote_id = await self._next_unseen(db, guild_id, flt, start_key, exclude=None)
+            new_cycle = False
+            if quote_id is None:
+                await db.execute(
+                    "DELETE FROM quote_rotation_seen WHERE guild_id = ? AND filter_key = ?",
+                    (guild_id, key),
+                )
+                quote_id = await self._next_unseen(db, guild_id, flt, start_key, exclude=last_id)
+                if quote_id is None:  # a pool of one: repeating it is the only choice
+                    quote_id = await self._next_unseen(db, guild_id, flt, start_key, exclude=None)
+                if quote_id is None:
+                    return None
+                if last_id is not None:
+                    cycle += 1
+                    new_cycle = True
+            await db.execute(
+                "INSERT INTO quote_rotation_seen (guild_id, filter_key, quote_id) VALUES (?, ?, ?)",
+                (guild_id, key, quote_id),
+            )
+            await db.execute(
+                "UPDATE quote_rotations SET cycle = ?, last_quote_id = ?,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+                " WHERE guild_id = ? AND filter_key = ?",
+                (cycle, quote_id, guild_id, key),
+            )
+        quote = await self.quote(quote_id)
+        assert quote is not None  # chosen inside the same transaction
+        return QuoteDraw(quote, cycle, new_cycle)
+
+    @staticmethod
+    async def _next_unseen(db: aiosqlite.Connection, guild_id: int, flt: QuoteFilter,
+                           start_key: int, *, exclude: int | None) -> int | None:
+        where, params = _filter_sql(flt)
+        if exclude is not None:
+            where += " AND q.id <> :exclude"
+            params["exclude"] = exclude
+        # Left to itself the planner prefers quotes_by_status and sorts the whole pool.
+        index = (_WALK_BY_PERSON if flt.person is not None
+                 else _WALK_BY_SEASON if flt.season is not None else _WALK_ALL)
+        sql = (
+            f"SELECT q.id FROM quotes q INDEXED BY {index}"
+            f" WHERE q.shuffle_key BETWEEN :low AND :high AND {_IN_POOL}{where}"
+            " AND NOT EXISTS (SELECT 1 FROM quote_rotation_seen s WHERE s.guild_id = :guild"
+            "   AND s.filter_key = :key AND s.quote_id = q.id)"
+            " ORDER BY q.shuffle_key LIMIT 1"
+        )
+        base = {"guild": guild_id, "key": flt.key, **params}
+        # From the random point to the end of the order, then from its start (wrap around).
+        for low, high in ((start_key, _MAX_KEY), (_MIN_KEY, start_key - 1)):
+            if low > high:
+                continue
+            async with db.execute(sql, {**base, "low": low, "high": high}) as cursor:
+                row = await cursor.fetchone()
+            if row is not None:
+                return int(row[0])
+        return None
+
+    # ---- search --------------------------------------------------------------------------
+
+    async def search(self, guild_id: int, expression: str, *, page: int = 0,
+                     per_page: int = 5) -> QuoteSearchPage:
+        """Quotes of this server's pool matching an FTS5 expression, best first.
+
+        Raises InvalidSearch when FTS5 cannot read the expression.
+        """
+        params = {"guild": guild_id, "expr": expression, "most": MAX_COUNTED}
+        base = (
+            "FROM quotes_fts JOIN quotes q ON q.id = quotes_fts.rowid"
+            f" WHERE quotes_fts MATCH :expr AND {_IN_POOL}"
+        )
+        try:
+            # Counting stops at MAX_COUNTED: a word in half of 100,000 quotes needs no exact sum.
+            total = int(await self._db.fetch_value(
+                f"SELECT COUNT(*) FROM (SELECT 1 {base} LIMIT :most)", params) or 0)
+            rows = await self._db.fetch_all(
+                f"SELECT q.id, snippet(quotes_fts, 0, char(1), char(2), '…', {_SNIPPET_TOKENS})"
+                f" AS snippet {base} ORDER BY rank LIMIT :limit OFFSET :offset",
+                {**params, "limit": per_page, "offset": page * per_page},
+            )
+        except sqlite3.OperationalError as exc:
+            if any(marker in str(exc) for marker in _SEARCH_FAILURES):
+                raise InvalidSearch(str(exc)) from None
+            raise
+        quotes = {q.id: q for q in await self.quotes(r["id"] for r in rows)}
+        hits = tuple(QuoteSearchHit(quotes[r["id"]], r["snippet"] or "")
+                     for r in rows if r["id"] in quotes)
+        return QuoteSearchPage(hits, total, page, per_page)
+
+    async def similar_candidates(self, guild_id: int, expression: str, *,
+                                 limit: int = 20) -> list[Quote]:
+        """Best full-text matches among the pool and pending submissions: the quotes a new
+        submission could be a near-duplicate of."""
+        try:
+            rows = await self._db.fetch_all(
+                "SELECT q.id FROM quotes_fts JOIN quotes q ON q.id = quotes_fts.rowid"
+                f" WHERE quotes_fts MATCH :expr AND {_IN_POOL_OR_PENDING}"
+                " ORDER BY rank LIMIT :limit",
+                {"guild": guild_id, "expr": expression, "limit": limit},
+            )
+        except sqlite3.OperationalError as exc:
+            if any(marker in str(exc) for marker in _SEARCH_FAILURES):
+                raise InvalidSearch(str(exc)) from None
+            raise
+        return await self.quotes(r["id"] for r in rows)
+
+    async def term_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many quotes (of any server or status) contain each of these indexed terms."""
+        wanted = list(dict.fromkeys(terms))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = await self._db.fetch_all(
+            f"SELECT term, doc FROM quotes_fts_terms WHERE term IN ({marks})", tuple(wanted)
+        )
+        return {r["term"]: int(r["doc"]) for r in rows}
+
+    # ---- submissions and review ----------------------------------------------------------
+
+    async def submit(self, *, guild_id: int, user_id: int, text: str, speaker_name: str,
+                     speaker_id: int | None, source_text: str | None,
+                     near_duplicate_of: int | None) -> QuoteSubmission:
+        async with self._db.transaction() as db:
+            async with db.execute(
+                "INSERT INTO quotes (text, speaker_id, speaker_name, source_text, status,"
+                " guild_id, submitted_by) VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+                (text, speaker_id, speaker_name, source_text, guild_id, user_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+            quote_id = int(row[0])
+            await db.execute(
+                "INSERT INTO quote_submissions (quote_id, near_duplicate_of) VALUES (?, ?)",
+                (quote_id, near_duplicate_of),
+            )
+        submission = await self.submission(quote_id)
+        assert submission is not None
+        return submission
+
+    async def _submissions(self, where: str, params: dict[str, object], *,
+                           order: str = "q.id", limit: int = 1) -> list[QuoteSubmission]:
+        rows = await self._db.fetch_all(
+            "SELECT q.id, q.created_at, s.near_duplicate_of, s.reviewer_id, s.reason,"
+            " s.decided_at, s.dm_status FROM quotes q JOIN quote_submissions s"
+            f" ON s.quote_id = q.id WHERE {where} ORDER BY {order} LIMIT :limit",
+            {**params, "limit": limit},
+        )
+        quotes = {q.id: q for q in await self.quotes(r["id"] for r in rows)}
+        return [
+            QuoteSubmission(
+                quote=quotes[r["id"]], submitted_at=r["created_at"],
+                near_duplicate_of=r["near_duplicate_of"], reviewer_id=r["reviewer_id"],
+                reason=r["reason"], decided_at=r["decided_at"], dm_status=r["dm_status"],
+            )
+            for r in rows if r["id"] in quotes
+        ]
+
+    async def submission(self, quote_id: int) -> QuoteSubmission | None:
+        found = await self._submissions("q.id = :id", {"id": quote_id})
+        return found[0] if found else None
+
+    async def next_pending(self, guild_id: int, *, after_id: int = 0) -> QuoteSubmission | None:
+        """The oldest submission waiting for review in this server after `after_id`; wraps to
+        the oldest of all when none is left after it."""
+        for low in (after_id, 0):
+            found = await self._submissions(
+                "q.status = 'pending' AND q.guild_id = :guild AND q.id > :low",
+                {"guild": guild_id, "low": low},
+            )
+            if found:
+                return found[0]
+        return None
+
+    async def pending_count(self, guild_id: int) -> int:
+        value = await self._db.fetch_value(
+            "SELECT COUNT(*) FROM quotes WHERE status = 'pending' AND guild_id = ?", (guild_id,)
+        )
+        return int(value or 0)
+
+    async def decide(self, quote_id: int, *, guild_id: int, reviewer_id: int, approve: bool,
+                     reason: str | None = None) -> QuoteSubmission | None:
+        """Approve or reject a pending submission of this server; None if it was not pending
+        any more (another reviewer was faster)."""
+        async with self._db.transaction() as db:
+            async with db.execute(
+                "UPDATE quotes SET status = ? WHERE id = ? AND guild_id = ? AND status = 'pending'",
+                ("approved" if approve else "rejected", quote_id, guild_id),
+            ) as cursor:
+                changed = cursor.rowcount
+            if not changed:
+                return None
+            await db.execute(
+                "UPDATE quote_submissions SET reviewer_id = ?, reason = ?,"
+                " decided_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE quote_id = ?",
+                (reviewer_id, None if approve else reason, quote_id),
+            )
+        return await self.submission(quote_id)
+
+    async def set_dm_status(self, quote_id: int, status: str) -> None:
+        async with self._db.transaction() as db:
+            await db.execute("UPDATE quote_submissions SET dm_status = ? WHERE quote_id = ?",
+                             (status, quote_id))
+
+    async def submissions_by(self, guild_id: int, user_id: int, *,
+                             limit: int = 10) -> list[QuoteSubmission]:
+        """A member's submissions in this server, newest first."""
+        return await self._submissions(
+            "q.submitted_by = :user AND q.guild_id = :guild", {"user": user_id, "guild": guild_id},
+            order="q.id DESC", limit=limit,
+        )
+
+    async def submission_counts(self, guild_id: int, user_id: int) -> dict[str, int]:
+        rows = await self._db.fetch_all(
+            "SELECT status, COUNT(*) AS n FROM quotes WHERE submitted_by = ? AND guild_id = ?"
+            " GROUP BY status", (user_id, guild_id),
+        )
+        return {r["status"]: int(r["n"]) for r in rows}
+
+    # ---- settings ------------------------------------------------------------------------
+
+    async def reviewer_role(self, guild_id: int) -> int | None:
+        value = await self._db.fetch_value(
+            "SELECT reviewer_role_id FROM quote_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return None if value is None else int(value)
+
+    async def set_reviewer_role(self, guild_id: int, role_id: int | None) -> None:
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO quote_settings (guild_id, reviewer_role_id) VALUES (?, ?)"
+                " ON CONFLICT(guild_id) DO UPDATE SET reviewer_role_id = excluded.reviewer_role_id,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                (guild_id, role_id),
+            )
+
+    # ---- quote of the day ----------------------------------------------------------------
+
+    @staticmethod
+    def _schedule(r: aiosqlite.Row) -> DailyQuoteSchedule:
+        posted = r["last_posted_on"]
+        return DailyQuoteSchedule(
+            guild_id=r["guild_id"], channel_id=r["channel_id"], local_time=r["local_time"],
+            timezone=r["timezone"], next_due=_utc(r["next_due"]),
+            last_posted_on=date.fromisoformat(posted) if posted else None,
+            last_error=r["last_error"],
+        )
+
+    async def daily(self, guild_id: int) -> DailyQuoteSchedule | None:
+        row = await self._db.fetch_one("SELECT * FROM quote_daily WHERE guild_id = ?",
+                                       (guild_id,))
+        return None if row is None else self._schedule(row)
+
+    async def set_daily(self, *, guild_id: int, channel_id: int, local_time: str, timezone: str,
+                        next_due: datetime, set_by: int) -> DailyQuoteSchedule:
+        """Create or replace the server's schedule; the day's post record is kept, so moving
+        the time to later the same day does not post a second quote that day."""
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO quote_daily (guild_id, channel_id, local_time, timezone, next_due,"
+                " set_by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(guild_id) DO UPDATE SET"
+                " channel_id = excluded.channel_id, local_time = excluded.local_time,"
+                " timezone = excluded.timezone, next_due = excluded.next_due,"
+                " set_by = excluded.set_by, last_error = NULL,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                (guild_id, channel_id, local_time, timezone, _utc_text(next_due), set_by),
+            )
+        schedule = await self.daily(guild_id)
+        assert schedule is not None
+        return schedule
+
+    async def clear_daily(self, guild_id: int) -> bool:
+        async with self._db.transaction() as db, db.execute(
+            "DELETE FROM quote_daily WHERE guild_id = ?", (guild_id,)
+        ) as cursor:
+            return cursor.rowcount > 0
+
+    async def due_daily(self, now: datetime) -> list[DailyQuoteSchedule]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM quote_daily WHERE next_due <= ? ORDER BY next_due", (_utc_text(now),)
+        )
+        return [self._schedule(r) for r in rows]
+
+    async def advance_daily(self, schedule: DailyQuoteSchedule, *, next_due: datetime,
+                            posted_on: date | None) -> bool:
+        """Move a due schedule on, recording the day's post when `posted_on` is given.
+
+        Compare-and-set on the schedule as it was read: False when someone changed or claimed
+        it meanwhile, so a post is claimed by exactly one caller.
+        """
+        async with self._db.transaction() as db, db.execute(
+            "UPDATE quote_daily SET next_due = ?,"
+            " last_posted_on = COALESCE(?, last_posted_on)"
+            " WHERE guild_id = ? AND next_due = ? AND channel_id = ?"
+            " AND last_posted_on IS ?",
+            (_utc_text(next_due), posted_on.isoformat() if posted_on else None,
+             schedule.guild_id, _utc_text(schedule.next_due), schedule.channel_id,
+             schedule.last_posted_on.isoformat() if schedule.last_posted_on else None),
+        ) as cursor:
+            return cursor.rowcount > 0
+
+    async def release_daily(self, claimed: DailyQuoteSchedule, *, claimed_next_due: datetime,
+                            posted_on: date) -> None:
+        """Undo a claim whose post failed for a passing reason, so the next pass retries it."""
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE quote_daily SET next_due = ?, last_posted_on = ?"
+                " WHERE guild_id = ? AND next_due = ? AND last_posted_on = ?",
+                (_utc_text(claimed.next_due),
+                 claimed.last_posted_on.isoformat() if claimed.last_posted_on else None,
+                 claimed.guild_id, _utc_text(claimed_next_due), posted_on.isoformat()),
+            )
+
+    async def record_daily_error(self, guild_id: int, error: str | None) -> None:
+        async with self._db.transaction() as db:
+            await db.execute("UPDATE quote_daily SET last_error = ? WHERE guild_id = ?",
+                             (error, guild_id))

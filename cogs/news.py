@@ -1,0 +1,290 @@
+"""/news: channels subscribe to season news; owners post it; the engine delivers it.
+
+The delivery engine (bot/news/) starts with this cog and stops with it; whatever it had in
+flight is resumed from the store the next time it starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from urllib.parse import urlparse
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import HeartstopperBot
+from bot.config import MAX_NEWS_SENDS_PER_SECOND
+from bot.errors import UserFacingError
+from bot.news import DeliveryTiming, NewsEngine
+from bot.news.pacer import TokenBucket
+from bot.news.permissions import missing_post_permissions
+from bot.news.transport import DiscordTransport
+from bot.render.news import (
+    LATEST_MAX,
+    latest_embed,
+    missing_text,
+    status_embed,
+    subscribed_text,
+    subscriptions_embed,
+)
+from bot.store.models import NewsDraft, NewsSubscription
+from bot.ui import OwnedView
+
+log = logging.getLogger(__name__)
+NO_MENTIONS = discord.AllowedMentions.none()
+URL_LIMIT = 512
+
+
+def _guild(interaction: discord.Interaction) -> discord.Guild:
+    if interaction.guild is None:
+        raise UserFacingError("This command only works in a server.")
+    return interaction.guild
+
+
+def _require_manage_channels(interaction: discord.Interaction) -> None:
+    perms = interaction.permissions
+    if not (perms.manage_channels or perms.administrator):
+        raise UserFacingError("You need the **Manage Channels** permission to change news "
+                              "subscriptions.")
+
+
+def check_url(raw: str) -> str:
+    url = raw.strip()
+    parsed = urlparse(url)
+    if (parsed.scheme not in ("http", "https") or not parsed.netloc
+            or any(c.isspace() for c in url) or len(url) > URL_LIMIT):
+        raise UserFacingError(f"`url` must be a web address starting with https:// (at most "
+                              f"{URL_LIMIT} characters, no spaces). Got: {raw[:80]!r}")
+    return url
+
+
+class PostLatestView(OwnedView):
+    """The one-time offer after subscribing: post the newest item in the channel now."""
+
+    def __init__(self, engine: NewsEngine, sub: NewsSubscription, item_id: int,
+                 owner_id: int) -> None:
+        super().__init__(owner_id)
+        self.engine = engine
+        self.sub = sub
+        self.item_id = item_id
+        self.interaction: discord.Interaction | None = None
+
+    async def on_timeout(self) -> None:
+        # An expired button would only answer "interaction failed": take it away instead.
+        if self.interaction is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await self.interaction.edit_original_response(view=None)
+
+    @discord.ui.button(label="Post the latest news there now", style=discord.ButtonStyle.primary)
+    async def post_latest(self, interaction: discord.Interaction,
+                          button: discord.ui.Button[PostLatestView]) -> None:
+        queued = await self.engine.post_once(self.item_id, self.sub.id)
+        button.disabled = True
+        self.stop()
+        text = (f"The latest news will appear in <#{self.sub.channel_id}> in a moment."
+                if queued else f"The latest news was already sent to <#{self.sub.channel_id}>, "
+                "or the channel is no longer subscribed.")
+        await interaction.response.edit_message(content=text, view=self,
+                                                allowed_mentions=NO_MENTIONS)
+
+
+class News(commands.GroupCog, name="News", group_name="news",
+           group_description="Heartstopper season news: subscribe a channel, read the latest"):
+    def __init__(self, bot: HeartstopperBot, *, timing: DeliveryTiming | None = None) -> None:
+        self.bot = bot
+        self.pacer = TokenBucket(bot.settings.news_sends_per_second)
+        timing = timing or DeliveryTiming()
+        transport = DiscordTransport(bot, pace=self.pacer.acquire,
+                                     timeout=timing.request_timeout)
+        self.engine = NewsEngine(bot.store, transport, clock=bot.clock, timing=timing,
+                                 ready=bot.wait_until_ready)
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        await self.engine.start()
+
+    async def cog_unload(self) -> None:
+        await self.engine.stop()
+
+    # ---- commands -------------------------------------------------------------------------
+
+    @app_commands.command(name="subscribe", description="Post new Heartstopper news in a channel "
+                          "(needs Manage Channels)")
+    @app_commands.describe(
+        channel="A text or announcement channel",
+        role="A role to ping with each post (optional)",
+        publish="Announcement channels: also publish each post to following servers",
+    )
+    async def subscribe(self, interaction: discord.Interaction, channel: discord.TextChannel,
+                        role: discord.Role | None = None, publish: bool = False) -> None:
+        guild = _guild(interaction)
+        _require_manage_channels(interaction)
+        if publish and not channel.is_news():
+            raise UserFacingError(f"{channel.mention} is not an announcement channel, so posts "
+                                  "there cannot be published. Pick an announcement channel, or "
+                                  "leave `publish` off.")
+        missing = missing_post_permissions(channel.permissions_for(guild.me))
+        if missing:
+            raise UserFacingError(f"I can't post news in {channel.mention}: I'm missing "
+                                  f"{missing_text(missing)} there. Grant "
+                                  f"{'it' if len(missing) == 1 else 'them'} to me (channel "
+                                  "settings > Permissions), then run this again.")
+        if role is not None:
+            self._check_role(role, channel, guild)
+        store = self.bot.store
+        before = await store.news.subscription(channel.id)
+        sub = await store.news.subscribe(guild.id, channel.id,
+                                         role_id=role.id if role else None, publish=publish,
+                                         subscribed_by=interaction.user.id, now=self.bot.clock())
+        latest = await store.news.latest(1)
+        text = subscribed_text(sub, renewed=before is not None and before.state != "ended",
+                               has_latest=bool(latest))
+        if latest:
+            view = PostLatestView(self.engine, sub, latest[0].id, interaction.user.id)
+            view.interaction = interaction
+            await interaction.response.send_message(text, view=view, ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.send_message(text, ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+
+    @staticmethod
+    def _check_role(role: discord.Role, channel: discord.TextChannel,
+                    guild: discord.Guild) -> None:
+        if role.is_default():
+            raise UserFacingError("News cannot ping @everyone: pick a role people can join "
+                                  "(or leave `role` empty).")
+        if not role.mentionable and not channel.permissions_for(guild.me).mention_everyone:
+            raise UserFacingError(
+                f"I can't ping {role.mention}: it is not mentionable and I don't have "
+                "**Mention @everyone, @here, and All Roles** there. Turn on *Allow anyone to "
+                "@mention this role* in the role's settings (or grant me that permission), "
+                "then run this again."
+            )
+
+    @app_commands.command(name="unsubscribe", description="Stop posting news in a channel "
+                          "(needs Manage Channels)")
+    @app_commands.describe(channel="The subscribed channel")
+    async def unsubscribe(self, interaction: discord.Interaction,
+                          channel: discord.TextChannel) -> None:
+        guild = _guild(interaction)
+        _require_manage_channels(interaction)
+        ended = await self.bot.store.news.unsubscribe(guild.id, channel.id, self.bot.clock())
+        if not ended:
+            raise UserFacingError(f"{channel.mention} is not subscribed to news; "
+                                  "`/news subscriptions` lists the channels that are.")
+        await interaction.response.send_message(
+            f"Unsubscribed: no more news in {channel.mention}.", ephemeral=True,
+            allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="subscriptions",
+                          description="This server's news channels and how delivery is going")
+    async def subscriptions(self, interaction: discord.Interaction) -> None:
+        guild = _guild(interaction)
+        subs = await self.bot.store.news.subscriptions(guild.id)
+        await interaction.response.send_message(embed=subscriptions_embed(subs), ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="latest", description="The newest Heartstopper news")
+    @app_commands.describe(count=f"How many items (1-{LATEST_MAX}, default 3)")
+    async def latest(self, interaction: discord.Interaction,
+                     count: app_commands.Range[int, 1, LATEST_MAX] = 3) -> None:
+        items = await self.bot.store.news.latest(count)
+        watched = await self.bot.store.guilds.watched_season(interaction.guild_id)
+        await interaction.response.send_message(
+            embed=latest_embed(items, watched_season=watched), ephemeral=True,
+            allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="post", description="Bot owners: send a news item to every "
+                          "subscribed channel")
+    @app_commands.describe(title="Headline", body="The news itself",
+                           url="Link to the full story (https://...)",
+                           season="The season it is about (hidden as a spoiler where needed)")
+    async def post(self, interaction: discord.Interaction,
+                   title: app_commands.Range[str, 1, 256],
+                   body: app_commands.Range[str, 1, 4000],
+                   url: str | None = None,
+                   season: app_commands.Range[int, 1, 99] | None = None) -> None:
+        await self._require_owner(interaction)
+        link = check_url(url) if url is not None else None
+        if season is not None:
+            known = sorted(s.number for s in await self.bot.store.canon.seasons())
+            if season not in known:
+                listed = ", ".join(map(str, known)) or "none"
+                raise UserFacingError(f"Season {season} is not one I know (known: {listed}).")
+        now = self.bot.clock()
+        draft = NewsDraft(dedupe_key=f"owner:{interaction.id}", title=title.strip(),
+                          body=body.strip(), published=now.date().isoformat(), origin="owner",
+                          url=link, season=season)
+        published = await self.engine.publish(draft)
+        log.info("news item %s posted by %s: %d deliveries", published.item.id,
+                 interaction.user.id, published.deliveries)
+        await interaction.response.send_message(
+            f"Posted news #{published.item.id}: it is on its way to "
+            f"{published.deliveries} subscribed channel{'s' * (published.deliveries != 1)}. "
+            "`/news status` shows how delivery is going.",
+            ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="status", description="Bot owners: news delivery at a glance")
+    async def status(self, interaction: discord.Interaction) -> None:
+        await self._require_owner(interaction)
+        status = await self.bot.store.news.status()
+        embed = status_embed(status, rate=self.bot.settings.news_sends_per_second,
+                             max_rate=MAX_NEWS_SENDS_PER_SECOND, running=self.engine.running,
+                             queued=self.engine.in_hand)
+        await interaction.response.send_message(embed=embed, ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    async def _require_owner(self, interaction: discord.Interaction) -> None:
+        if not await self.bot.is_owner(interaction.user):
+            raise UserFacingError("Only the bot's owners can do this: news goes to every "
+                                  "subscribed server, so server moderators cannot post it.")
+
+    # ---- Discord events -------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        if await self.bot.store.news.end_channel(channel.id, "the channel was deleted",
+                                                 self.bot.clock()):
+            log.info("news subscription ended: channel %s was deleted", channel.id)
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        ended = await self.bot.store.news.end_guild(guild.id, "the bot left the server",
+                                                    self.bot.clock())
+        if ended:
+            log.info("%d news subscriptions ended: removed from guild %s", ended, guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_update(self, before: discord.abc.GuildChannel,
+                                      after: discord.abc.GuildChannel) -> None:
+        sub = await self.bot.store.news.subscription(after.id)
+        if sub is not None and sub.state == "paused":
+            await self._resume_fixed(after.guild, [sub])
+
+    @commands.Cog.listener()
+    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
+        subs = await self.bot.store.news.subscriptions(after.guild.id)
+        await self._resume_fixed(after.guild, [s for s in subs if s.state == "paused"])
+
+    @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        await self.bot.store.news.forget_role(role.guild.id, role.id, self.bot.clock())
+
+    async def _resume_fixed(self, guild: discord.Guild, paused: list[NewsSubscription]) -> None:
+        """Permissions changed: paused channels the bot can post in again are retried now
+        rather than at their next backoff."""
+        fixed = []
+        for sub in paused:
+            channel = guild.get_channel(sub.channel_id)
+            if channel is not None and not missing_post_permissions(
+                    channel.permissions_for(guild.me)):
+                fixed.append(sub.id)
+        if fixed and await self.bot.store.news.retry_now(fixed, self.bot.clock()):
+            self.engine.wake()
+
+
+async def setup(bot: HeartstopperBot) -> None:
+    await bot.add_cog(News(bot))

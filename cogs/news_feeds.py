@@ -1,0 +1,243 @@
+"""/news feed add|list|remove and /news review: bot owners follow RSS/Atom feeds whose new
+entries become news items, posted through the same outbox as everything else.
+
+Loads after cogs/news.py (modules load in alphabetical order) and attaches its commands to that
+module's /news group. The poller (bot/feeds/) starts and stops with this cog.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import HeartstopperBot
+from bot.errors import UserFacingError
+from bot.feeds import FeedAddError, FeedPoller, FeedTiming
+from bot.feeds.fetcher import FeedFetcher
+from bot.feeds.filters import KeywordError, parse_keywords
+from bot.feeds.ingest import Publish
+from bot.feeds.owners import tell_owners
+from bot.feeds.review import FeedReview
+from bot.feeds.urls import FEED_URL_LIMIT
+from bot.render.feeds import (
+    feed_add_failed_text,
+    feed_added_text,
+    feed_choice_name,
+    feed_disabled_notice,
+    feed_removed_text,
+    feeds_embed,
+    held_embed,
+    review_empty_text,
+    review_outcome_text,
+)
+from bot.render.text import CHOICES_MAX
+from bot.store.models import Feed, HeldEntry
+from bot.ui import OwnedView
+
+log = logging.getLogger(__name__)
+NO_MENTIONS = discord.AllowedMentions.none()
+NOT_AN_OWNER = ("Only the bot's owners can manage feeds: what they bring in goes to every "
+                "subscribed server.")
+
+
+async def require_owner(bot: commands.Bot, interaction: discord.Interaction) -> None:
+    if not await bot.is_owner(interaction.user):
+        raise UserFacingError(NOT_AN_OWNER)
+
+
+class ReviewView(OwnedView):
+    """One held entry and what to do with it; each press shows the next one."""
+
+    def __init__(self, cog: NewsFeeds, entry: HeldEntry, owner_id: int) -> None:
+        super().__init__(owner_id)
+        self.cog = cog
+        self.entry = entry
+
+    async def _decide(self, interaction: discord.Interaction, action: str) -> None:
+        await require_owner(self.cog.bot, interaction)
+        review, user = self.cog.review, interaction.user.id
+        self.stop()
+        if action == "skip":
+            text = None
+        else:
+            outcome = await (review.approve(self.entry.id, by=user) if action == "post"
+                             else review.drop(self.entry.id, by=user))
+            text = (review_outcome_text(outcome) if outcome is not None
+                    else "That entry is gone: its feed was removed.")
+        following = await review.next_pending(after_id=self.entry.id)
+        if following is not None and following.id == self.entry.id:
+            following = None  # skipping the only entry left: nothing else to show
+        if following is None:
+            done = review_empty_text() if action != "skip" else "No other entry is waiting."
+            await interaction.response.edit_message(
+                content=f"{text}\n{done}" if text else done, embed=None, view=None,
+                allowed_mentions=NO_MENTIONS)
+            return
+        pending = await self.cog.bot.store.feeds.pending_count()
+        await interaction.response.edit_message(
+            content=text, embed=held_embed(following, pending=pending),
+            view=ReviewView(self.cog, following, self.owner_id), allowed_mentions=NO_MENTIONS)
+
+    @discord.ui.button(label="Post it", style=discord.ButtonStyle.success)
+    async def post(self, interaction: discord.Interaction,
+                   button: discord.ui.Button[ReviewView]) -> None:
+        await self._decide(interaction, "post")
+
+    @discord.ui.button(label="Drop", style=discord.ButtonStyle.danger)
+    async def drop(self, interaction: discord.Interaction,
+                   button: discord.ui.Button[ReviewView]) -> None:
+        await self._decide(interaction, "drop")
+
+    @discord.ui.button(label="Skip", style=discord.ButtonStyle.secondary)
+    async def skip(self, interaction: discord.Interaction,
+                   button: discord.ui.Button[ReviewView]) -> None:
+        await self._decide(interaction, "skip")
+
+
+class FeedCommands(app_commands.Group):
+    """The /news feed subgroup."""
+
+    def __init__(self, cog: NewsFeeds) -> None:
+        super().__init__(name="feed", description="Bot owners: RSS/Atom feeds whose new entries "
+                         "become news")
+        self.cog = cog
+
+    @app_commands.command(name="add", description="Bot owners: follow an RSS or Atom feed (or "
+                          "change how it is followed)")
+    @app_commands.describe(
+        url="The feed's address (https://...), not the web page",
+        keywords="Only entries mentioning one of these, comma-separated (e.g. Heartstopper)",
+        review="Hold each new entry until an owner approves it with /news review",
+    )
+    async def add(self, interaction: discord.Interaction,
+                  url: app_commands.Range[str, 1, FEED_URL_LIMIT],
+                  keywords: app_commands.Range[str, 1, 600] | None = None,
+                  review: bool = False) -> None:
+        bot = self.cog.bot
+        await require_owner(bot, interaction)
+        try:
+            words = parse_keywords(keywords)
+        except KeywordError as exc:
+            raise UserFacingError(f"`keywords`: {exc}. Separate keywords with commas, e.g. "
+                                  "`Heartstopper, Alice Oseman`.") from None
+        # The first fetch can take a while (a slow server has up to the fetch timeout).
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            result = await self.cog.poller.add(url, keywords=words, review=review,
+                                               added_by=interaction.user.id)
+        except FeedAddError as exc:
+            raise UserFacingError(feed_add_failed_text(url, exc.reason)) from None
+        log.info("feed %s (%s) added by %s: %s", result.feed.id, result.feed.url,
+                 interaction.user.id, result.report)
+        await interaction.followup.send(feed_added_text(result), ephemeral=True,
+                                        allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="list", description="Bot owners: followed feeds and how "
+                          "fetching them is going")
+    async def list_(self, interaction: discord.Interaction) -> None:
+        bot = self.cog.bot
+        await require_owner(bot, interaction)
+        feeds = await bot.store.feeds.feeds()
+        await interaction.response.send_message(embed=feeds_embed(feeds), ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="remove", description="Bot owners: stop following a feed")
+    @app_commands.describe(feed="The feed (pick from the list)")
+    async def remove(self, interaction: discord.Interaction,
+                     feed: app_commands.Range[str, 1, 100]) -> None:
+        bot = self.cog.bot
+        await require_owner(bot, interaction)
+        found = await self.cog.find_feed(feed)
+        pending = await bot.store.feeds.pending_count(found.id)
+        removed = await bot.store.feeds.remove(found.id)
+        if removed is None:
+            raise UserFacingError("That feed was removed already.")
+        log.info("feed %s (%s) removed by %s", removed.id, removed.url, interaction.user.id)
+        await interaction.response.send_message(feed_removed_text(removed, pending),
+                                                ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @remove.autocomplete("feed")
+    async def remove_feed_choices(self, interaction: discord.Interaction,
+                                  current: str) -> list[app_commands.Choice[str]]:
+        if not await self.cog.bot.is_owner(interaction.user):
+            return []
+        typed = current.casefold().strip()
+        feeds = await self.cog.bot.store.feeds.feeds()
+        matching = [f for f in feeds if not typed or typed in feed_choice_name(f).casefold()
+                    or typed in f.url.casefold()]
+        return [app_commands.Choice(name=feed_choice_name(f), value=str(f.id))
+                for f in matching[:CHOICES_MAX]]
+
+
+def _review_command(cog: NewsFeeds) -> app_commands.Command:
+    async def review(interaction: discord.Interaction) -> None:
+        await require_owner(cog.bot, interaction)
+        entry = await cog.review.next_pending()
+        if entry is None:
+            await interaction.response.send_message(review_empty_text(), ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
+        pending = await cog.bot.store.feeds.pending_count()
+        await interaction.response.send_message(
+            embed=held_embed(entry, pending=pending),
+            view=ReviewView(cog, entry, interaction.user.id), ephemeral=True,
+            allowed_mentions=NO_MENTIONS)
+
+    return app_commands.Command(name="review", callback=review,
+                                description="Bot owners: approve or drop feed entries held "
+                                            "for review")
+
+
+class NewsFeeds(commands.Cog):
+    def __init__(self, bot: HeartstopperBot, news: app_commands.Group, publish: Publish,
+                 *, timing: FeedTiming | None = None) -> None:
+        self.bot = bot
+        self.news = news
+        timing = timing or FeedTiming()
+        self.poller = FeedPoller(bot.store, FeedFetcher(timing), publish=publish,
+                                 clock=bot.clock, timing=timing,
+                                 notify_disabled=self._tell_disabled,
+                                 ready=bot.wait_until_ready)
+        self.review = FeedReview(bot.store, publish=publish, clock=bot.clock, timing=timing)
+        self._commands: list[app_commands.Command | app_commands.Group] = [
+            FeedCommands(self), _review_command(self)]
+
+    async def cog_load(self) -> None:
+        for command in self._commands:
+            self.news.add_command(command)
+        if self.bot.run_services:
+            self.poller.start()
+
+    async def cog_unload(self) -> None:
+        for command in self._commands:
+            self.news.remove_command(command.name)
+        await self.poller.stop()
+
+    async def find_feed(self, value: str) -> Feed:
+        """A feed by the id an autocomplete choice carries, or by its address."""
+        text = value.strip().removeprefix("#")
+        found = None
+        if text.isdigit():
+            found = await self.bot.store.feeds.feed(int(text))
+        if found is None:
+            found = await self.bot.store.feeds.feed_by_url(value.strip())
+        if found is None:
+            raise UserFacingError("I don't follow that feed. Pick one from the list, or see "
+                                  "`/news feed list`.")
+        return found
+
+    async def _tell_disabled(self, feed: Feed) -> None:
+        told = await tell_owners(self.bot, self.bot.settings.owner_ids,
+                                 feed_disabled_notice(feed))
+        log.info("told %d owner(s) that feed %s was disabled", told, feed.id)
+
+
+async def setup(bot: HeartstopperBot) -> None:
+    news = bot.tree.get_command("news")
+    news_cog = bot.get_cog("News")
+    if not isinstance(news, app_commands.Group) or news_cog is None:
+        raise RuntimeError("cogs.news_feeds attaches to /news: cogs.news must load first")
+    await bot.add_cog(NewsFeeds(bot, news, news_cog.engine.publish))  # type: ignore[attr-defined]

@@ -1,0 +1,400 @@
+"""/quote: attributed quotes at random or by search, a quote of the day, and community
+submissions with review. The logic lives in bot/quotes/ and bot/store/quotes.py; the cards in
+bot/render/quotes.py. The quote-of-the-day poster starts and stops with this cog."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import HeartstopperBot
+from bot.errors import UserFacingError
+from bot.quotes.cooldown import MemberCooldown
+from bot.quotes.daily import DailyQuotePoster
+from bot.quotes.review import NOT_A_REVIEWER, is_reviewer, tell_submitter
+from bot.quotes.rotation import QuoteRotation
+from bot.quotes.schedule import (
+    find_zone,
+    format_local_time,
+    next_occurrence,
+    parse_local_time,
+    zone_choices,
+)
+from bot.quotes.search import SEARCH_HELP, search_quotes
+from bot.quotes.submissions import clean_reason, clean_submission, submit_quote
+from bot.quotes.views import (
+    AnotherButton,
+    AnotherRequest,
+    ReviewView,
+    SearchPager,
+    another_view,
+)
+from bot.render.quotes import (
+    daily_set_text,
+    daily_status_text,
+    decided_text,
+    duplicate_embed,
+    mine_embed,
+    no_match_text,
+    quote_embed,
+    random_footer,
+    review_embed,
+    review_empty_text,
+    search_embed,
+    submitted_text,
+)
+from bot.render.text import CHOICE_NAME_LIMIT, CHOICES_MAX, escape, truncate
+from bot.store.models import Character, QuoteFilter, QuoteSubmission
+
+NO_MENTIONS = discord.AllowedMentions.none()
+MAX_SEASON = 20
+MINE_SHOWN = 10
+# Generous for a person, tight for a script: 5 quotes per 20 s (Another included), 3
+# submissions per 5 minutes.
+RANDOM_RATE = (5, 20.0)
+SUBMIT_RATE = (3, 300.0)
+
+
+def _guild_id(interaction: discord.Interaction) -> int:
+    if interaction.guild_id is None:
+        raise UserFacingError("Quotes work in a server, not in DMs.")
+    return interaction.guild_id
+
+
+def _matches(character: Character, typed: str) -> bool:
+    wanted = typed.casefold().strip()
+    return any(wanted in name.casefold() for name in (character.name, *character.aliases))
+
+
+def _is_named(character: Character, typed: str) -> bool:
+    wanted = " ".join(typed.split()).casefold()
+    return any(wanted == name.casefold() for name in (character.name, *character.aliases))
+
+
+class Quotes(commands.Cog):
+    quote = app_commands.Group(
+        name="quote", description="Quotes from the creator and cast, with who said them and where",
+        guild_only=True,
+    )
+    daily = app_commands.Group(name="daily", description="A quote of the day in a channel",
+                               parent=quote)
+
+    def __init__(self, bot: HeartstopperBot, *,
+                 random_cooldown: MemberCooldown | None = None,
+                 submit_cooldown: MemberCooldown | None = None) -> None:
+        self.bot = bot
+        self.random_cooldown = random_cooldown or MemberCooldown(*RANDOM_RATE)
+        self.submit_cooldown = submit_cooldown or MemberCooldown(*SUBMIT_RATE)
+        self.rotation = QuoteRotation(bot.store.quotes)
+        self.daily_poster = DailyQuotePoster(bot, bot.store, self.rotation, bot.clock)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(AnotherButton)
+        self.daily_poster.start()
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(AnotherButton)
+        await self.daily_poster.stop()
+
+    # ---- /quote random ------------------------------------------------------------------
+
+    @quote.command(name="random",
+                   description="A random quote, never repeating until every matching one is shown")
+    @app_commands.describe(person="Only quotes by this person",
+                           character="Only quotes about this character",
+                           season="Only quotes concerning this season")
+    async def random(self, interaction: discord.Interaction, person: str | None = None,
+                     character: str | None = None,
+                     season: app_commands.Range[int, 1, MAX_SEASON] | None = None) -> None:
+        guild_id = _guild_id(interaction)
+        flt = await self.resolve_filter(guild_id, person, character, season)
+        self.random_cooldown.hit(interaction)
+        embed, view = await self.next_quote(interaction, flt)
+        await interaction.response.send_message(embed=embed, view=view,
+                                                allowed_mentions=NO_MENTIONS)
+
+    @random.autocomplete("person")
+    async def _person_choices(self, interaction: discord.Interaction,
+                              current: str) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        names = await self.bot.store.quotes.speakers(interaction.guild_id, current.strip(),
+                                                     limit=CHOICES_MAX)
+        return [app_commands.Choice(name=truncate(n, CHOICE_NAME_LIMIT), value=n[:100])
+                for n in names]
+
+    @random.autocomplete("character")
+    async def _character_choices(self, interaction: discord.Interaction,
+                                 current: str) -> list[app_commands.Choice[str]]:
+        characters = await self.bot.store.canon.characters()
+        return [app_commands.Choice(name=truncate(c.name, CHOICE_NAME_LIMIT), value=c.name[:100])
+                for c in characters if _matches(c, current)][:CHOICES_MAX]
+
+    # ---- search ----------------------------------------------------------------------------
+
+    @quote.command(name="search", description="Find quotes by their words, speaker or outlet")
+    @app_commands.describe(text='Words to find; "exact phrase", OR and word* also work')
+    async def search(self, interaction: discord.Interaction, text: str) -> None:
+        await self.show_search(interaction, text, 0, first=True)
+
+    # ---- submissions -----------------------------------------------------------------------
+
+    @quote.command(name="submit",
+                   description="Propose a quote for this server; reviewers check it first")
+    @app_commands.describe(text="The words, exactly as said (up to 1,000 characters)",
+                           speaker="Who said it",
+                           source="Where it was said: a link, or the outlet and date")
+    async def submit(self, interaction: discord.Interaction, text: str, speaker: str,
+                     source: str | None = None) -> None:
+        guild_id = _guild_id(interaction)
+        draft = clean_submission(text, speaker, source)
+        self.submit_cooldown.hit(interaction)
+        store = self.bot.store
+        submitted = await submit_quote(store.quotes, guild_id=guild_id,
+                                       user_id=interaction.user.id, draft=draft)
+        pending = await store.quotes.pending_count(guild_id)
+        embeds = []
+        if submitted.near_duplicate is not None:
+            watched = await store.guilds.watched_season(guild_id)
+            embeds.append(duplicate_embed(submitted.near_duplicate, watched_season=watched))
+        await interaction.response.send_message(submitted_text(pending), embeds=embeds,
+                                                ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @submit.autocomplete("speaker")
+    async def _speaker_choices(self, interaction: discord.Interaction,
+                               current: str) -> list[app_commands.Choice[str]]:
+        wanted = current.casefold().strip()
+        people = await self.bot.store.canon.people()
+        return [app_commands.Choice(name=truncate(p.name, CHOICE_NAME_LIMIT), value=p.name[:100])
+                for p in people if wanted in p.name.casefold()][:CHOICES_MAX]
+
+    @quote.command(name="mine", description="Where your quote submissions stand")
+    async def mine(self, interaction: discord.Interaction) -> None:
+        guild_id = _guild_id(interaction)
+        quotes = self.bot.store.quotes
+        submissions = await quotes.submissions_by(guild_id, interaction.user.id,
+                                                  limit=MINE_SHOWN)
+        counts = await quotes.submission_counts(guild_id, interaction.user.id)
+        await interaction.response.send_message(embed=mine_embed(submissions, counts),
+                                                ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @quote.command(name="review", description="Review submitted quotes one by one (reviewers)")
+    async def review(self, interaction: discord.Interaction) -> None:
+        guild_id = _guild_id(interaction)
+        await self.may_review(interaction)
+        submission = await self.bot.store.quotes.next_pending(guild_id)
+        if submission is None:
+            await interaction.response.send_message(review_empty_text(), ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
+        embed, view = await self.review_card(guild_id, submission)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    @quote.command(
+        name="reviewers",
+        description="Choose the role that may review submissions (besides Manage Messages)",
+    )
+    @app_commands.describe(role="The reviewer role; leave out to have only Manage Messages")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def reviewers(self, interaction: discord.Interaction,
+                        role: discord.Role | None = None) -> None:
+        guild_id = _guild_id(interaction)
+        await self.bot.store.quotes.set_reviewer_role(guild_id, role.id if role else None)
+        text = (f"Members with {role.mention} can now review quote submissions, as can anyone "
+                "with Manage Messages." if role else
+                "Only members with Manage Messages can review quote submissions now.")
+        await interaction.response.send_message(text, ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    # ---- quote of the day ------------------------------------------------------------------
+
+    @daily.command(name="set", description="Post a quote every day in a channel at a local time")
+    @app_commands.describe(channel="Where to post", time="Local time, HH:MM (24-hour clock)",
+                           timezone="Your time zone, e.g. Europe/London")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def daily_set(self, interaction: discord.Interaction, channel: discord.TextChannel,
+                        time: str, timezone: str) -> None:
+        guild_id = _guild_id(interaction)
+        at = parse_local_time(time)
+        zone = find_zone(timezone)
+        me = channel.guild.me
+        perms = channel.permissions_for(me) if me is not None else None
+        if perms is None or not (perms.view_channel and perms.send_messages
+                                 and perms.embed_links):
+            raise UserFacingError(f"I can't post in {channel.mention}: I need View Channel, Send "
+                                  "Messages and Embed Links there. Grant them, or pick another "
+                                  "channel.")
+        bot = self.bot
+        schedule = await bot.store.quotes.set_daily(
+            guild_id=guild_id, channel_id=channel.id, local_time=format_local_time(at),
+            timezone=zone.key, next_due=next_occurrence(bot.clock(), at, zone),
+            set_by=interaction.user.id,
+        )
+        await interaction.response.send_message(daily_set_text(schedule), ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    @daily_set.autocomplete("timezone")
+    async def _zone_choices(self, interaction: discord.Interaction,
+                            current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=z, value=z) for z in zone_choices(current, CHOICES_MAX)]
+
+    @daily.command(name="off", description="Stop the quote of the day")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def daily_off(self, interaction: discord.Interaction) -> None:
+        cleared = await self.bot.store.quotes.clear_daily(_guild_id(interaction))
+        text = ("The quote of the day is off." if cleared else
+                "There was no quote of the day to stop.")
+        await interaction.response.send_message(text, ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    @daily.command(name="show", description="Where and when the quote of the day is posted")
+    async def daily_show(self, interaction: discord.Interaction) -> None:
+        schedule = await self.bot.store.quotes.daily(_guild_id(interaction))
+        await interaction.response.send_message(daily_status_text(schedule), ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+    # ---- behind the commands and buttons ------------------------------------------------
+
+    async def resolve_filter(self, guild_id: int, person: str | None, character: str | None,
+                             season: int | None) -> QuoteFilter:
+        """The filter for these options; a name that matches nothing is refused rather than
+        silently ignored."""
+        speaker = None
+        if person and person.strip():
+            speaker = await self.bot.store.quotes.speaker_named(guild_id, person)
+            if speaker is None:
+                raise UserFacingError(f"No quotes here are by {escape(truncate(person, 80))}. "
+                                      "Pick a name from the suggestions.")
+        character_id = None
+        if character and character.strip():
+            found = [c for c in await self.bot.store.canon.characters()
+                     if _is_named(c, character)]
+            if not found:
+                raise UserFacingError(f"I don't know a character called "
+                                      f"{escape(truncate(character, 80))}. Pick one from the "
+                                      "suggestions.")
+            character_id = found[0].id
+        return QuoteFilter(speaker, character_id, season)
+
+    async def describe(self, flt: QuoteFilter) -> str | None:
+        """'by Kit Connor about Nick Nelson concerning season 2', escaped; None for no filter."""
+        labels = []
+        if flt.person is not None:
+            labels.append(f"by {escape(flt.person)}")
+        if flt.character_id is not None:
+            names = {c.id: c.name for c in await self.bot.store.canon.characters()}
+            labels.append(f"about {escape(names.get(flt.character_id, 'that character'))}")
+        if flt.season is not None:
+            labels.append(f"concerning season {flt.season}")
+        return " ".join(labels) or None
+
+    async def next_quote(self, interaction: discord.Interaction,
+                         flt: QuoteFilter) -> tuple[discord.Embed, discord.ui.View]:
+        """The next quote of the rotation as a card, with its Another button."""
+        guild_id = _guild_id(interaction)
+        draw = await self.rotation.next(guild_id, flt)
+        if draw is None:
+            raise UserFacingError(no_match_text(await self.describe(flt)))
+        watched = await self.bot.store.guilds.watched_season(guild_id)
+        embed = quote_embed(draw.quote, watched_season=watched,
+                            footer=random_footer(draw.cycle, draw.new_cycle))
+        request = AnotherRequest(interaction.user.id, draw.quote.id, flt.person is not None,
+                                 flt.character_id, flt.season)
+        return embed, another_view(request)
+
+    async def another(self, interaction: discord.Interaction, request: AnotherRequest) -> None:
+        """A press of Another: the same filter, rebuilt from the button."""
+        person = None
+        if request.by_speaker:
+            shown = await self.bot.store.quotes.quote(request.shown_quote_id)
+            if shown is None:
+                raise UserFacingError("That quote is gone; run `/quote random` again.")
+            person = shown.speaker_name
+        self.random_cooldown.hit(interaction)
+        embed, view = await self.next_quote(
+            interaction, QuoteFilter(person, request.character_id, request.season))
+        await interaction.response.edit_message(embed=embed, view=view,
+                                                allowed_mentions=NO_MENTIONS)
+
+    # ---- search ----------------------------------------------------------------------------
+
+    async def show_search(self, interaction: discord.Interaction, text: str, page: int, *,
+                          first: bool) -> None:
+        guild_id = _guild_id(interaction)
+        result = await search_quotes(self.bot.store.quotes, guild_id, text, page=page)
+        watched = await self.bot.store.guilds.watched_season(guild_id)
+        embed = search_embed(result.query, result.page, literal=result.literal,
+                             help_text=SEARCH_HELP, watched_season=watched)
+        view: discord.ui.View | None = None
+        if result.page.page_count > 1:
+            view = SearchPager(interaction.user.id, page=result.page.page,
+                               page_count=result.page.page_count,
+                               on_page=lambda i, p: self.show_search(i, text, p, first=False))
+        if first:
+            await interaction.response.send_message(embed=embed, view=view or discord.utils.MISSING,
+                                                    ephemeral=True, allowed_mentions=NO_MENTIONS)
+        else:
+            await interaction.response.edit_message(embed=embed, view=view,
+                                                    allowed_mentions=NO_MENTIONS)
+
+    # ---- review ----------------------------------------------------------------------------
+
+    async def may_review(self, interaction: discord.Interaction) -> bool:
+        role_id = await self.bot.store.quotes.reviewer_role(_guild_id(interaction))
+        if not is_reviewer(interaction, role_id):
+            raise UserFacingError(NOT_A_REVIEWER)
+        return True
+
+    async def review_card(self, guild_id: int,
+                          submission: QuoteSubmission) -> tuple[discord.Embed, ReviewView]:
+        quotes = self.bot.store.quotes
+        duplicate = (await quotes.quote(submission.near_duplicate_of)
+                     if submission.near_duplicate_of else None)
+        embed = review_embed(submission, pending_count=await quotes.pending_count(guild_id),
+                             duplicate=duplicate)
+        view = ReviewView(submission.quote.id, may_review=self.may_review,
+                          on_decide=self.decide, on_skip=self.skip)
+        return embed, view
+
+    async def decide(self, interaction: discord.Interaction, quote_id: int, approve: bool,
+                     reason: str | None) -> None:
+        guild_id = _guild_id(interaction)
+        await self.may_review(interaction)  # a modal submit is not covered by the view's check
+        reason = clean_reason(reason)
+        # The DM can take a moment; acknowledge first, then update the card.
+        await interaction.response.defer()
+        quotes = self.bot.store.quotes
+        decided = await quotes.decide(quote_id, guild_id=guild_id,
+                                      reviewer_id=interaction.user.id, approve=approve,
+                                      reason=reason)
+        if decided is None:
+            note = f"Submission #{quote_id} was already reviewed by someone else."
+        else:
+            guild_name = interaction.guild.name if interaction.guild else "a server"
+            dm_status = await tell_submitter(self.bot, quotes, decided, guild_name)
+            note = decided_text(decided, dm_status)
+        await self._show_next(interaction, guild_id, note, after_id=quote_id)
+
+    async def skip(self, interaction: discord.Interaction, quote_id: int) -> None:
+        await interaction.response.defer()
+        await self._show_next(interaction, _guild_id(interaction), None, after_id=quote_id)
+
+    async def _show_next(self, interaction: discord.Interaction, guild_id: int,
+                         note: str | None, *, after_id: int) -> None:
+        following = await self.bot.store.quotes.next_pending(guild_id, after_id=after_id)
+        if following is None:
+            text = "\n".join(t for t in (note, review_empty_text()) if t)
+            await interaction.edit_original_response(content=text, embed=None, view=None,
+                                                     allowed_mentions=NO_MENTIONS)
+            return
+        if note is None and following.quote.id == after_id:
+            note = "That is the only submission waiting."
+        embed, view = await self.review_card(guild_id, following)
+        await interaction.edit_original_response(content=note, embed=embed, view=view,
+                                                 allowed_mentions=NO_MENTIONS)
+
+
+async def setup(bot: HeartstopperBot) -> None:
+    await bot.add_cog(Quotes(bot))

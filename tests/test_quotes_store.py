@@ -1,0 +1,284 @@
+"""The quotes repository on a real SQLite file: the rotation, search, submissions and the
+quote-of-the-day schedule."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.quotes.rotation import QuoteRotation
+from bot.store import Store
+from bot.store.models import QuoteFilter
+from bot.store.quotes import MATCH_END, MATCH_START, InvalidSearch
+
+GUILD = 111
+OTHER_GUILD = 222
+
+
+async def _draw_ids(rotation: QuoteRotation, count: int, flt: QuoteFilter | None = None,
+                    guild: int = GUILD) -> list[int]:
+    ids = []
+    for _ in range(count):
+        draw = await rotation.next(guild, flt)
+        assert draw is not None
+        ids.append(draw.quote.id)
+    return ids
+
+
+async def _pool(store: Store, flt: QuoteFilter | None = None, guild: int = GUILD) -> set[int]:
+    # One round of a fresh rotation: as many draws as a plain count says the pool holds.
+    size = await store.quotes.pool_size(guild, flt)
+    assert size > 0
+    return set(await _draw_ids(QuoteRotation(store.quotes, random.Random(99)), size, flt, guild))
+
+
+async def _approved(store: Store, guild: int, text: str, user: int = 5) -> int:
+    submitted = await store.quotes.submit(guild_id=guild, user_id=user, text=text,
+                                          speaker_name="Someone", speaker_id=None,
+                                          source_text=None, near_duplicate_of=None)
+    decided = await store.quotes.decide(submitted.quote.id, guild_id=guild, reviewer_id=9,
+                                        approve=True)
+    assert decided is not None
+    return decided.quote.id
+
+
+# ---- rotation -------------------------------------------------------------------------------
+
+
+async def test_every_quote_once_before_any_repeat(seeded_store: Store) -> None:
+    n = await seeded_store.quotes.pool_size(GUILD)
+    assert n == 18
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(1))
+    first = await _draw_ids(rotation, n)
+    assert len(set(first)) == n
+    second = await _draw_ids(rotation, n)
+    assert set(second) == set(first)
+    assert second[0] != first[-1]  # a new round never opens with the quote that closed the last
+
+
+async def test_draws_report_the_round(seeded_store: Store) -> None:
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(2))
+    flt = QuoteFilter(person="Joe Locke")
+    draws = [await rotation.next(GUILD, flt) for _ in range(3)]
+    assert [(d.cycle, d.new_cycle) for d in draws if d] == [(1, False), (1, False), (2, True)]
+
+
+async def test_rotation_survives_reopening_the_database(seeded_store: Store,
+                                                        db_path: Path) -> None:
+    n = await seeded_store.quotes.pool_size(GUILD)
+    before = await _draw_ids(QuoteRotation(seeded_store.quotes, random.Random(3)), 7)
+    async with await Store.open(db_path) as reopened:
+        after = await _draw_ids(QuoteRotation(reopened.quotes, random.Random(3)), n - 7)
+    assert len(set(before + after)) == n
+
+
+async def test_each_server_and_filter_has_its_own_rotation(seeded_store: Store) -> None:
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(4))
+    await _draw_ids(rotation, 10)
+    n = await seeded_store.quotes.pool_size(OTHER_GUILD)
+    assert len(set(await _draw_ids(rotation, n, guild=OTHER_GUILD))) == n
+    kit = QuoteFilter(person="kit connor")  # any case
+    ids = await _draw_ids(rotation, 4, kit)
+    assert len(set(ids)) == 4
+
+
+async def test_filters_by_person_character_and_season(seeded_store: Store) -> None:
+    quotes = seeded_store.quotes
+    characters = {c.name: c.id for c in await seeded_store.canon.characters()}
+    by_kit = await quotes.quotes(await _pool(seeded_store, QuoteFilter(person="Kit Connor")))
+    assert len(by_kit) == 5 and {q.speaker_name for q in by_kit} == {"Kit Connor"}
+    about_nick = QuoteFilter(character_id=characters["Nick Nelson"])
+    assert all("Nick Nelson" in q.about
+               for q in await quotes.quotes(await _pool(seeded_store, about_nick)))
+    season_two = await quotes.quotes(await _pool(seeded_store, QuoteFilter(season=2)))
+    assert season_two and {q.season for q in season_two} == {2}
+    combined = QuoteFilter(person="Alice Oseman", character_id=characters["Nick Nelson"],
+                           season=3)
+    assert await quotes.pool_size(GUILD, combined) == 1
+    nothing = QuoteFilter(person="Kit Connor", season=2)
+    assert await QuoteRotation(quotes).next(GUILD, nothing) is None
+
+
+async def test_a_pool_of_one_repeats_it(seeded_store: Store) -> None:
+    flt = QuoteFilter(season=3, person="Kit Connor")
+    assert await seeded_store.quotes.pool_size(GUILD, flt) == 1
+    rotation = QuoteRotation(seeded_store.quotes)
+    assert len(set(await _draw_ids(rotation, 3, flt))) == 1
+
+
+async def test_a_quote_approved_mid_round_joins_it_in_its_server_only(
+        seeded_store: Store) -> None:
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(5))
+    first = await _draw_ids(rotation, 5)
+    new_id = await _approved(seeded_store, GUILD, "A fan-submitted line for this server.")
+    rest = await _draw_ids(rotation, 14)  # 18 canon + 1 new - 5 already shown
+    assert new_id in rest
+    assert len(set(first + rest)) == 19
+    other = await _pool(seeded_store, guild=OTHER_GUILD)
+    assert new_id not in other
+
+
+async def test_pending_and_rejected_quotes_are_never_drawn(seeded_store: Store) -> None:
+    pending = await seeded_store.quotes.submit(
+        guild_id=GUILD, user_id=5, text="Waiting for review.", speaker_name="Someone",
+        speaker_id=None, source_text=None, near_duplicate_of=None)
+    assert pending.quote.id not in await _pool(seeded_store)
+
+
+# ---- people -------------------------------------------------------------------------------
+
+
+async def test_speakers_and_people_by_name(seeded_store: Store) -> None:
+    quotes = seeded_store.quotes
+    assert await quotes.speakers(GUILD) == ["Alice Oseman", "Joe Locke", "Kit Connor",
+                                            "Rhea Norwood"]
+    assert await quotes.speakers(GUILD, "con") == ["Kit Connor"]
+    assert await quotes.speakers(GUILD, "%") == []
+    assert await quotes.speaker_named(GUILD, "  kit   CONNOR ") == "Kit Connor"
+    assert await quotes.speaker_named(GUILD, "Olivia Colman") is None  # no quotes
+    person = await quotes.person_named("olivia colman")
+    assert person is not None and person.name == "Olivia Colman"
+
+
+async def test_quotes_carry_full_attribution(seeded_store: Store) -> None:
+    ids = await _pool(seeded_store, QuoteFilter(person="Kit Connor"))
+    for quote in await seeded_store.quotes.quotes(ids):
+        assert quote.speaker is not None and quote.speaker.name == "Kit Connor"
+        assert quote.speaker_plays == ("Nick Nelson",)
+        assert quote.sources
+
+
+# ---- search -------------------------------------------------------------------------------
+
+
+async def test_search_ranks_and_marks_matches(seeded_store: Store) -> None:
+    page = await seeded_store.quotes.search(GUILD, '"first kiss"')
+    assert page.total == 1
+    hit = page.hits[0]
+    assert hit.quote.key == "oseman-tudum-2022-04-first-kiss-scene"
+    assert f"{MATCH_START}first kiss{MATCH_END}" in hit.snippet
+    page = await seeded_store.quotes.search(GUILD, "chemistry OR romance")
+    assert page.hits[0].quote.key == "oseman-tudum-2022-04-chemistry"  # both words: ranked first
+
+
+async def test_search_covers_speaker_and_outlet_and_pages(seeded_store: Store) -> None:
+    quotes = seeded_store.quotes
+    by_speaker = await quotes.search(GUILD, "connor", per_page=2)
+    assert by_speaker.total == 5 and len(by_speaker.hits) == 2 and by_speaker.page_count == 3
+    second = await quotes.search(GUILD, "connor", page=1, per_page=2)
+    assert {h.quote.id for h in by_speaker.hits}.isdisjoint(h.quote.id for h in second.hits)
+    assert (await quotes.search(GUILD, "variety")).total == 1
+
+
+async def test_search_sees_only_this_servers_pool(seeded_store: Store) -> None:
+    await _approved(seeded_store, GUILD, "Zanzibar is a word no canon quote uses.")
+    assert (await seeded_store.quotes.search(GUILD, "zanzibar")).total == 1
+    assert (await seeded_store.quotes.search(OTHER_GUILD, "zanzibar")).total == 0
+
+
+@pytest.mark.parametrize("expression", ['"unbalanced', "don't", "kit: connor", "AND", "((",
+                                        "*", "NEAR(a b, x)", "@everyone"])
+async def test_unreadable_search_raises_invalid_search(seeded_store: Store,
+                                                       expression: str) -> None:
+    with pytest.raises(InvalidSearch):
+        await seeded_store.quotes.search(GUILD, expression)
+
+
+async def test_search_index_follows_edits_and_deletes(seeded_store: Store) -> None:
+    quote_id = await _approved(seeded_store, GUILD, "Original wording here.")
+    async with seeded_store.database.transaction() as db:
+        await db.execute("UPDATE quotes SET text = 'Replacement phrasing' WHERE id = ?",
+                         (quote_id,))
+    assert (await seeded_store.quotes.search(GUILD, "original")).total == 0
+    assert (await seeded_store.quotes.search(GUILD, "replacement")).total == 1
+    async with seeded_store.database.transaction() as db:
+        await db.execute("DELETE FROM quotes WHERE id = ?", (quote_id,))
+    assert (await seeded_store.quotes.search(GUILD, "replacement")).total == 0
+
+
+# ---- submissions --------------------------------------------------------------------------
+
+
+async def test_submission_review_and_history(seeded_store: Store) -> None:
+    quotes = seeded_store.quotes
+    first = await quotes.submit(guild_id=GUILD, user_id=7, text="One.", speaker_name="A",
+                                speaker_id=None, source_text="a podcast", near_duplicate_of=3)
+    second = await quotes.submit(guild_id=GUILD, user_id=7, text="Two.", speaker_name="B",
+                                 speaker_id=None, source_text=None, near_duplicate_of=None)
+    assert first.quote.status == "pending" and first.near_duplicate_of == 3
+    assert await quotes.pending_count(GUILD) == 2
+    assert await quotes.pending_count(OTHER_GUILD) == 0
+    pending = await quotes.next_pending(GUILD)
+    assert pending is not None and pending.quote.id == first.quote.id
+    after = await quotes.next_pending(GUILD, after_id=first.quote.id)
+    assert after is not None and after.quote.id == second.quote.id
+    wrapped = await quotes.next_pending(GUILD, after_id=second.quote.id)
+    assert wrapped is not None and wrapped.quote.id == first.quote.id
+
+    rejected = await quotes.decide(first.quote.id, guild_id=GUILD, reviewer_id=9, approve=False,
+                                   reason="Not in the cited interview")
+    assert rejected is not None and rejected.quote.status == "rejected"
+    assert rejected.reason == "Not in the cited interview" and rejected.reviewer_id == 9
+    again = await quotes.decide(first.quote.id, guild_id=GUILD, reviewer_id=10, approve=True)
+    assert again is None  # already decided: the second reviewer is told, nothing changes
+    elsewhere = await quotes.decide(second.quote.id, guild_id=OTHER_GUILD, reviewer_id=9,
+                                    approve=True)
+    assert elsewhere is None  # another server's reviewers cannot decide it
+    await quotes.set_dm_status(first.quote.id, "closed")
+
+    mine = await quotes.submissions_by(GUILD, 7)
+    assert [s.quote.id for s in mine] == [second.quote.id, first.quote.id]
+    assert mine[1].dm_status == "closed"
+    assert await quotes.submission_counts(GUILD, 7) == {"pending": 1, "rejected": 1}
+    assert await quotes.submissions_by(OTHER_GUILD, 7) == []
+
+
+async def test_reviewer_role_setting(store: Store) -> None:
+    assert await store.quotes.reviewer_role(GUILD) is None
+    await store.quotes.set_reviewer_role(GUILD, 42)
+    assert await store.quotes.reviewer_role(GUILD) == 42
+    await store.quotes.set_reviewer_role(GUILD, None)
+    assert await store.quotes.reviewer_role(GUILD) is None
+
+
+# ---- quote of the day ---------------------------------------------------------------------
+
+
+async def test_daily_schedule_claims_once(store: Store) -> None:
+    quotes = store.quotes
+    due = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    schedule = await quotes.set_daily(guild_id=GUILD, channel_id=5, local_time="09:00",
+                                      timezone="Europe/London", next_due=due, set_by=1)
+    assert schedule.next_due == due and schedule.last_posted_on is None
+    assert await quotes.due_daily(datetime(2026, 3, 1, 8, 59, tzinfo=UTC)) == []
+    [found] = await quotes.due_daily(due)
+    tomorrow = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert await quotes.advance_daily(found, next_due=tomorrow, posted_on=date(2026, 3, 1))
+    # A second pass holding the same (now stale) schedule cannot claim it again.
+    assert not await quotes.advance_daily(found, next_due=tomorrow, posted_on=date(2026, 3, 1))
+    claimed = await quotes.daily(GUILD)
+    assert claimed is not None and claimed.last_posted_on == date(2026, 3, 1)
+    await quotes.release_daily(found, claimed_next_due=tomorrow, posted_on=date(2026, 3, 1))
+    released = await quotes.daily(GUILD)
+    assert released is not None
+    assert (released.next_due, released.last_posted_on) == (due, None)
+    await quotes.record_daily_error(GUILD, "no access")
+    assert (await quotes.daily(GUILD)).last_error == "no access"
+    assert await quotes.clear_daily(GUILD)
+    assert not await quotes.clear_daily(GUILD)
+
+
+async def test_changing_the_schedule_keeps_the_days_post(store: Store) -> None:
+    quotes = store.quotes
+    due = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    schedule = await quotes.set_daily(guild_id=GUILD, channel_id=5, local_time="09:00",
+                                      timezone="UTC", next_due=due, set_by=1)
+    await quotes.advance_daily(schedule, next_due=datetime(2026, 3, 2, 9, tzinfo=UTC),
+                               posted_on=date(2026, 3, 1))
+    moved = await quotes.set_daily(guild_id=GUILD, channel_id=6, local_time="18:00",
+                                   timezone="UTC", next_due=datetime(2026, 3, 1, 18, tzinfo=UTC),
+                                   set_by=1)
+    assert moved.last_posted_on == date(2026, 3, 1) and moved.channel_id == 6

@@ -91,7 +91,8 @@ class Quotes(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(AnotherButton)
-        self.daily_poster.start()
+        if self.bot.run_services:
+            self.daily_poster.start()
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(AnotherButton)

@@ -48,8 +48,11 @@ def truncate(text: str, limit: int, *, suffix: str = ELLIPSIS) -> str:
 
 
 def escape(text: str) -> str:
-    """Escape markdown and neutralise anything that looks like a mention."""
-    escaped = discord.utils.escape_markdown(text)
+    """Escape markdown and neutralise anything that looks like a mention or a masked link."""
+    # discord.py's escape_markdown matches `[..](..)` greedily and escapes only the first
+    # bracket, so text holding two links would keep everything between them live. A zero-width
+    # space between `]` and `(` means no masked link can form at all.
+    escaped = discord.utils.escape_markdown(text.replace("](", "]\u200b("))
     return neutralise_mentions(escaped)
 
 

@@ -1,0 +1,40 @@
+from bot.render.text import escape, month_label, safe, spoiler, truncate
+
+
+def test_truncate_cuts_on_a_word_boundary() -> None:
+    text = "one two three four five"
+    assert truncate(text, 100) == text
+    cut = truncate(text, 12)
+    assert len(cut) <= 12 and cut == "one two…"
+
+
+def test_truncate_one_giant_word_is_still_within_the_limit() -> None:
+    assert len(truncate("x" * 500, 50)) == 50
+
+
+def test_truncate_never_leaves_a_dangling_escape() -> None:
+    cut = truncate("abc\\\\\\ def ghi", 8)
+    assert not cut.rstrip("…").endswith("\\")
+
+
+def test_escape_blocks_markdown_mentions_and_masked_links() -> None:
+    text = "[a](http://x) mid *bold* [b](http://y) @everyone <@123> <@&456>"
+    escaped = escape(text)
+    assert "](" not in escaped
+    assert "\\*bold\\*" in escaped
+    assert "@everyone" not in escaped and "<@123>" not in escaped and "<@&456>" not in escaped
+
+
+def test_safe_escapes_before_cutting() -> None:
+    assert len(safe("*" * 300, 100)) <= 100
+
+
+def test_spoiler_cannot_be_closed_early() -> None:
+    assert spoiler("a || b") == "||a \\|\\| b||"
+
+
+def test_month_labels() -> None:
+    assert month_label("2022-04") == "April 2022"
+    assert month_label("2023-08-03") == "3 August 2023"
+    assert month_label("2026") == "2026"
+    assert month_label(None) is None

@@ -34,12 +34,20 @@ class BotRunner:
 
     async def start(self, *, sync: bool = True) -> HeartstopperBot:
         store = await Store.open(self.settings.database_path)
-        if not await store.canon.is_seeded():
-            await store.canon.apply_seed(load_seed(self.settings.seed_dir))
+        try:
+            if not await store.canon.is_seeded():
+                await store.canon.apply_seed(load_seed(self.settings.seed_dir))
+        except BaseException:
+            await store.close()
+            raise
         options = {"guild_ready_timeout": FAST_GUILD_READY, **self.bot_options}
         bot = HeartstopperBot(self.settings, store, clock=self.clock, **options)
         self.store, self.bot = store, bot
-        self._task = await start_client(bot, self.emu, token=self.settings.token)
+        try:
+            self._task = await start_client(bot, self.emu, token=self.settings.token)
+        except BaseException:
+            await self.stop()
+            raise
         if sync:
             await bot.tree.sync()
         return bot

@@ -72,14 +72,14 @@ async def run_playground(settings: Settings, *, script: Path | None = None,
     `out` and `stdin` default to the process's streams as they are at the call."""
     out = sys.stdout if out is None else out
     stdin = sys.stdin if stdin is None else stdin
-    lines: str | None = None
+    script_text: str | None = None
     if script is not None:
         try:
-            lines = script.read_text(encoding="utf-8")  # noqa: ASYNC240 (small, once)
+            script_text = script.read_text(encoding="utf-8")  # noqa: ASYNC240 (small, once)
         except (OSError, UnicodeDecodeError) as exc:
             print(f"heartstopper-bot: cannot read the script {script}: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    interactive = lines is None and _isatty(stdin)
+    interactive = script_text is None and _isatty(stdin)
     with quiet_logs(settings), contextlib.ExitStack() as stack:
         if interactive:
             stack.enter_context(terminal_restored(stdin))
@@ -88,10 +88,10 @@ async def run_playground(settings: Settings, *, script: Path | None = None,
                 emulator_settings(settings, emu), dev_guild_id=None, owner_ids=frozenset()))
             await runner.start()
             try:
-                session = Session(emu, out, ansi=lines is None and _isatty(out))
+                session = Session(emu, out, ansi=script_text is None and _isatty(out))
                 source: LineSource
-                if lines is not None:
-                    source = EchoedLines(io.StringIO(lines), out, threaded=False)
+                if script_text is not None:
+                    source = EchoedLines(io.StringIO(script_text), out, threaded=False)
                 elif interactive:
                     source = TerminalLines(session, asyncio.get_running_loop())
                 else:

@@ -327,9 +327,11 @@ def parse_line(line: str, commands: Sequence[Definition]) -> Line:
     if not text or text.startswith("#"):
         return Empty()
     word = text.casefold()
-    if word in ("help", "?", "/help") and find_command(commands, "help") is None:
+    if word.startswith("/") and find_command(commands, word[1:]) is None:
+        word = word[1:]  # `/help`, `/quit`: the bot's own commands of those names win
+    if word in ("help", "?"):
         return Meta("help")
-    if word in ("quit", "exit", "/quit", "/exit"):
+    if word in ("quit", "exit"):
         return Meta("quit")
     if word.startswith(("as ", "/as ")) and find_command(commands, "as") is None:
         return SwitchUser(text.split(None, 1)[1].strip().removeprefix("@"))

@@ -143,11 +143,14 @@ class Session:
         return True
 
     async def _handle(self, line: str) -> bool:
-        if self._form is not None and not line.strip().startswith("/"):
-            await self._fill_form(line)
+        text = line.strip()
+        if self._form is not None and not text.startswith("/") and (
+                text.casefold() not in ("help", "quit", "exit")):
+            await self._fill_form(text)
             return True
-        self._form = None  # running a command closes an open form, as in Discord
         parsed = parse_line(line, self.commands)
+        if isinstance(parsed, Invoke | Press):
+            self._form = None  # doing something else closes an open form, as in Discord
         if isinstance(parsed, Empty):
             return True
         if isinstance(parsed, Meta):
@@ -209,10 +212,9 @@ class Session:
                 return button
         return None
 
-    async def _fill_form(self, line: str) -> None:
+    async def _fill_form(self, text: str) -> None:
         opened = self._form
         assert opened is not None and opened.modal is not None
-        text = line.strip()
         if not text:
             return
         if text.casefold() == "cancel":

@@ -103,7 +103,10 @@ class News(commands.GroupCog, name="News", group_name="news",
         super().__init__()
 
     async def cog_load(self) -> None:
-        await self.engine.start()
+        # Only the serving process delivers: a one-off CLI login must not touch the outbox
+        # (it would requeue the serving process's in-flight deliveries).
+        if self.bot.run_services:
+            await self.engine.start()
 
     async def cog_unload(self) -> None:
         await self.engine.stop()
@@ -256,6 +259,16 @@ class News(commands.GroupCog, name="News", group_name="news",
                                                     self.bot.clock())
         if ended:
             log.info("%d news subscriptions ended: removed from guild %s", ended, guild.id)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # READY lists every server the bot is in (unavailable ones included), so a server
+        # missing from it removed the bot while it was offline: no event will say so.
+        present = {g.id for g in self.bot.guilds}
+        for guild_id in await self.bot.store.news.subscribed_guilds() - present:
+            ended = await self.bot.store.news.end_guild(guild_id, "the bot left the server",
+                                                        self.bot.clock())
+            log.info("%d news subscriptions ended: no longer in guild %s", ended, guild_id)
 
     @commands.Cog.listener()
     async def on_guild_channel_update(self, before: discord.abc.GuildChannel,

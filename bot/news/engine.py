@@ -33,8 +33,6 @@ class Transport(Protocol):
 
     async def tell_paused(self, sub: NewsSubscription, reason: str) -> str | None: ...
 
-    def left_guild(self, sub: NewsSubscription) -> bool: ...
-
 
 class NewsEngine:
     def __init__(
@@ -181,12 +179,6 @@ class NewsEngine:
 
     async def _send(self, job: DeliveryJob) -> None:
         d, sub = job.delivery, job.subscription
-        if self.transport.left_guild(sub):
-            log.info("news subscription of channel %s ended: the bot left guild %s",
-                     sub.channel_id, sub.guild_id)
-            await self.store.news.end_subscription(sub.id, "the bot left the server",
-                                                   self._clock())
-            return
         watched = await self.store.guilds.watched_season(sub.guild_id)
         message = news_message(job.item, role_id=sub.role_id, watched_season=watched)
         try:

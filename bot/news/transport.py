@@ -46,11 +46,6 @@ class DiscordTransport:
         channel = self._client.get_partial_messageable(sub.channel_id, guild_id=sub.guild_id)
         await self._request(lambda: channel.get_partial_message(message_id).publish())
 
-    def left_guild(self, sub: NewsSubscription) -> bool:
-        """The bot is connected and not in that server any more (kicked while it was offline,
-        so no event ended the subscription). An unavailable server is still a member."""
-        return self._client.is_ready() and self._client.get_guild(sub.guild_id) is None
-
     def _perms(self, guild: discord.Guild | None,
                channel_id: int) -> tuple[discord.abc.GuildChannel | None,
                                           discord.Permissions | None]:

@@ -247,6 +247,12 @@ class NewsRepository:
         async with self._db.transaction() as db:
             return await self._end(db, "guild_id = ?", (guild_id,), reason, stamp(now))
 
+    async def subscribed_guilds(self) -> set[int]:
+        """Every server with a live subscription."""
+        rows = await self._db.fetch_all(
+            f"SELECT DISTINCT guild_id FROM news_subscriptions WHERE state IN {LIVE!r}")
+        return {r[0] for r in rows}
+
     async def end_subscription(self, subscription_id: int, reason: str, now: datetime) -> bool:
         async with self._db.transaction() as db:
             return await self._end(db, "id = ?", (subscription_id,), reason, stamp(now)) > 0

@@ -336,8 +336,11 @@ async def test_one_story_from_two_feeds_or_posted_by_hand_is_sent_once(rig: Rig)
         {"title": "Heartstopper: fan event in the park!", "link": "https://a.example.org/9",
          "guid": "urn:a:9"}]))
     await rig.later()
-    titles = [i.title for i in await rig.feed_items()]
-    assert sorted(titles) == ["Heartstopper fan event in the park", "Same story on two sites"]
+    titles = sorted(i.title for i in await rig.feed_items())
+    # The two feeds are polled concurrently: whichever carries the shared story first wins.
+    assert len(titles) == 2
+    assert titles[0] == "Heartstopper fan event in the park"
+    assert titles[1] in ("Same story on two sites", "Same story, other words")
     assert len(await rig.store.news.deliveries()) == 3  # two feed items and the owner post
 
 

@@ -30,16 +30,19 @@ async def owner_ids(bot: commands.Bot, configured: frozenset[int]) -> set[int]:
 async def tell_owners(bot: commands.Bot, configured: frozenset[int], text: str) -> int:
     """DM every owner `text`; returns how many got it."""
     try:
-        targets = await asyncio.wait_for(owner_ids(bot, configured), _TIMEOUT)
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation that
+        # bot.close() sends, leaving shutdown hanging.
+        async with asyncio.timeout(_TIMEOUT):
+            targets = await owner_ids(bot, configured)
     except (discord.HTTPException, TimeoutError) as exc:
         log.warning("could not find out who the bot's owners are: %s", exc)
         return 0
     told = 0
     for user_id in sorted(targets):
         try:
-            channel = await asyncio.wait_for(bot.create_dm(discord.Object(id=user_id)), _TIMEOUT)
-            await asyncio.wait_for(
-                channel.send(text, allowed_mentions=discord.AllowedMentions.none()), _TIMEOUT)
+            async with asyncio.timeout(_TIMEOUT):
+                channel = await bot.create_dm(discord.Object(id=user_id))
+                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
         except discord.Forbidden:
             log.info("owner %s does not accept DMs from the bot", user_id)
             continue

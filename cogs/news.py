@@ -43,8 +43,13 @@ def _guild(interaction: discord.Interaction) -> discord.Guild:
     return interaction.guild
 
 
-def _require_manage_channels(interaction: discord.Interaction) -> None:
-    perms = interaction.permissions
+def _require_manage_channels(interaction: discord.Interaction,
+                             channel: discord.abc.GuildChannel) -> None:
+    # In the target channel, not where the command was typed: Manage Channels granted on one
+    # channel must not let a member change another channel's subscription.
+    member = interaction.user
+    perms = (channel.permissions_for(member) if isinstance(member, discord.Member)
+             else interaction.permissions)
     if not (perms.manage_channels or perms.administrator):
         raise UserFacingError("You need the **Manage Channels** permission to change news "
                               "subscriptions.")
@@ -123,7 +128,7 @@ class News(commands.GroupCog, name="News", group_name="news",
     async def subscribe(self, interaction: discord.Interaction, channel: discord.TextChannel,
                         role: discord.Role | None = None, publish: bool = False) -> None:
         guild = _guild(interaction)
-        _require_manage_channels(interaction)
+        _require_manage_channels(interaction, channel)
         if publish and not channel.is_news():
             raise UserFacingError(f"{channel.mention} is not an announcement channel, so posts "
                                   "there cannot be published. Pick an announcement channel, or "
@@ -135,7 +140,7 @@ class News(commands.GroupCog, name="News", group_name="news",
                                   f"{'it' if len(missing) == 1 else 'them'} to me (channel "
                                   "settings > Permissions), then run this again.")
         if role is not None:
-            self._check_role(role, channel, guild)
+            self._check_role(role, channel, guild, interaction.user)
         store = self.bot.store
         before = await store.news.subscription(channel.id)
         sub = await store.news.subscribe(guild.id, channel.id,
@@ -155,7 +160,7 @@ class News(commands.GroupCog, name="News", group_name="news",
 
     @staticmethod
     def _check_role(role: discord.Role, channel: discord.TextChannel,
-                    guild: discord.Guild) -> None:
+                    guild: discord.Guild, member: discord.abc.User) -> None:
         if role.is_default():
             raise UserFacingError("News cannot ping @everyone: pick a role people can join "
                                   "(or leave `role` empty).")
@@ -166,6 +171,13 @@ class News(commands.GroupCog, name="News", group_name="news",
                 "@mention this role* in the role's settings (or grant me that permission), "
                 "then run this again."
             )
+        if (not role.mentionable and isinstance(member, discord.Member)
+                and not channel.permissions_for(member).mention_everyone):
+            # Otherwise a member could have every news post ping a role they can't ping.
+            raise UserFacingError(
+                f"{role.mention} is not mentionable, and you don't have **Mention @everyone, "
+                "@here, and All Roles** there yourself, so you can't set it as the news ping."
+            )
 
     @app_commands.command(name="unsubscribe", description="Stop posting news in a channel "
                           "(needs Manage Channels)")
@@ -173,7 +185,7 @@ class News(commands.GroupCog, name="News", group_name="news",
     async def unsubscribe(self, interaction: discord.Interaction,
                           channel: discord.TextChannel) -> None:
         guild = _guild(interaction)
-        _require_manage_channels(interaction)
+        _require_manage_channels(interaction, channel)
         ended = await self.bot.store.news.unsubscribe(guild.id, channel.id, self.bot.clock())
         if not ended:
             raise UserFacingError(f"{channel.mention} is not subscribed to news; "

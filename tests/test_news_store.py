@@ -227,3 +227,40 @@ async def test_a_deleted_role_is_forgotten(store: Store) -> None:
     assert await store.news.forget_role(GUILD, 55, T0) == 1
     assert [(s.channel_id, s.role_id) for s in await store.news.subscriptions(GUILD)] == [
         (1, None), (2, 56)]
+
+
+async def test_an_ended_subscription_stays_ended_whatever_a_worker_writes(store: Store) -> None:
+    sub = await subscribe(store, 1)
+    await store.news.publish(draft(), T0)
+    [job] = await store.news.claim_sends(T0, 10)
+    await store.news.unsubscribe(GUILD, sub.channel_id, T0)
+    # The in-flight worker now reports a passing failure, then a pause: neither revives it.
+    await store.news.retry_later(job.delivery.id, T0, "HTTP 503")
+    await store.news.pause(job.delivery.id, sub.id, T0, "Missing Access", T0)
+    await store.news.fail(job.delivery.id, "boom", T0)
+    [delivery] = await store.news.deliveries()
+    assert delivery.state == "cancelled"
+    assert await store.news.claim_sends(T0 + timedelta(days=1), 10) == []
+
+
+async def test_a_post_made_just_before_the_end_is_recorded_but_not_published(
+        store: Store) -> None:
+    sub = await subscribe(store, 1, publish=True)
+    await store.news.publish(draft(), T0)
+    [job] = await store.news.claim_sends(T0, 10)
+    await store.news.unsubscribe(GUILD, sub.channel_id, T0)
+    await store.news.mark_sent(job.delivery.id, 999, T0, then_publish=True)
+    [delivery] = await store.news.deliveries()
+    assert delivery.state == "sent" and delivery.message_id == 999
+    assert await store.news.claim_publishes(T0 + timedelta(days=1), 10) == []
+
+
+async def test_a_pause_does_not_use_up_attempts(store: Store) -> None:
+    sub = await subscribe(store, 1)
+    await store.news.publish(draft(), T0)
+    for hour in range(20):
+        now = T0 + timedelta(hours=hour)
+        [job] = await store.news.claim_sends(now, 10)
+        await store.news.pause(job.delivery.id, sub.id, now, "Missing Access", now)
+    [delivery] = await store.news.deliveries()
+    assert delivery.state == "pending" and delivery.attempts == 0

@@ -77,3 +77,23 @@ async def test_backup_is_a_consistent_copy(seeded_store: Store, tmp_path: Path) 
     await seeded_store.backup(target)
     async with await Store.open(target) as copy:
         assert await copy.stats() == await seeded_store.stats()
+
+
+async def test_a_cancelled_transaction_leaves_the_connection_usable(store: Store) -> None:
+    import asyncio
+
+    async def writer() -> None:
+        async with store.database.transaction() as db:
+            await db.execute("INSERT INTO sources (seed_key, title) VALUES ('a', 'A')")
+            await asyncio.sleep(10)
+
+    for delay in (0, 0.001, 0.01):
+        task = asyncio.create_task(writer())
+        await asyncio.sleep(delay)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not store.database.connection.in_transaction
+    async with store.database.transaction() as db:
+        await db.execute("INSERT INTO sources (seed_key, title) VALUES ('b', 'B')")
+    assert await store.database.fetch_value("SELECT group_concat(seed_key) FROM sources") == "b"

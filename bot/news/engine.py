@@ -167,8 +167,10 @@ class NewsEngine:
                 self._wakeup.set()
 
     async def _requeue_after_bug(self, job: DeliveryJob) -> None:
+        # Soon, not after the long cap: if the post did reach Discord (say, the database was
+        # locked when recording it), a re-send within the nonce window returns that message.
         with contextlib.suppress(Exception):
-            when = self._clock() + timedelta(seconds=self.timing.retry_cap)
+            when = self._clock() + timedelta(seconds=self.timing.retry_base)
             await self.store.news.retry_later(job.delivery.id, when, "internal error",
                                               publishing=job.delivery.state == "publishing")
 

@@ -116,14 +116,30 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Serialise writers: BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
         async with self._write_lock:
-            await self.connection.execute("BEGIN IMMEDIATE")
             try:
+                # BEGIN inside the try: aiosqlite runs a queued statement even when its awaiter
+                # was cancelled, so a cancellation here must still end in ROLLBACK, or the one
+                # shared connection would stay inside a transaction for good.
+                await self.connection.execute("BEGIN IMMEDIATE")
                 yield self.connection
             except BaseException:
-                await self.connection.execute("ROLLBACK")
+                await self._rollback()
                 raise
             else:
                 await self.connection.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        # Shielded so a second cancellation cannot interrupt the cleanup itself.
+        async def rollback() -> None:
+            if self.connection.in_transaction:
+                await self.connection.execute("ROLLBACK")
+            else:
+                # The BEGIN may still be queued on aiosqlite's thread: wait for it to run.
+                await self.connection.execute("SELECT 1")
+                if self.connection.in_transaction:
+                    await self.connection.execute("ROLLBACK")
+
+        await asyncio.shield(rollback())
 
     async def fetch_all(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
         async with self.connection.execute(sql, params) as cursor:

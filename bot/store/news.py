@@ -279,6 +279,7 @@ class NewsRepository:
                 "   FROM news_deliveries WHERE state IN (?, ?) GROUP BY subscription_id) q"
                 "   ON q.head = d.id"
                 " WHERE d.state = ? AND d.next_attempt_at <= ?"
+                " AND s.state IN ('active', 'paused')"
                 " ORDER BY d.next_attempt_at, d.id LIMIT ?",
                 (waiting, claimed, waiting, stamp(now), limit),
             )
@@ -322,11 +323,15 @@ class NewsRepository:
         """Posted. A paused subscription that could post again is active again."""
         when = stamp(now)
         async with self._db.transaction() as db:
+            # Every outcome write is guarded by the state the worker claimed, so a subscription
+            # ended meanwhile (its rows 'cancelled') is never brought back to life. A post that
+            # did go out is still recorded as sent, but is not published.
             await db.execute(
-                "UPDATE news_deliveries SET state = ?, message_id = ?, sent_at = ?,"
-                " next_attempt_at = ?, last_error = NULL WHERE id = ?",
-                ("publish_pending" if then_publish else "sent", message_id, when, when,
-                 delivery_id),
+                "UPDATE news_deliveries SET state = CASE WHEN state = 'sending' AND ?"
+                " THEN 'publish_pending' ELSE 'sent' END, message_id = ?, sent_at = ?,"
+                " next_attempt_at = ?, last_error = NULL"
+                " WHERE id = ? AND state IN ('sending', 'cancelled')",
+                (int(then_publish), message_id, when, when, delivery_id),
             )
             await db.execute(
                 "UPDATE news_subscriptions SET last_delivery_at = ?, updated_at = ?,"
@@ -341,7 +346,7 @@ class NewsRepository:
         async with self._db.transaction() as db:
             await db.execute(
                 "UPDATE news_deliveries SET state = 'sent', published_at = ?, last_error = ?"
-                " WHERE id = ?",
+                " WHERE id = ? AND state = 'publishing'",
                 (stamp(now) if published else None, note, delivery_id),
             )
 
@@ -350,12 +355,13 @@ class NewsRepository:
         """Back in the queue until `when`. `refund`: this try does not count as an attempt
         (the request was never made, e.g. the publish budget or a long rate limit said wait)."""
         state = "publish_pending" if publishing else "pending"
+        claimed = "publishing" if publishing else "sending"
         counter = "publish_attempts" if publishing else "attempts"
         async with self._db.transaction() as db:
             await db.execute(
                 f"UPDATE news_deliveries SET state = ?, next_attempt_at = ?, last_error = ?,"
-                f" {counter} = {counter} - ? WHERE id = ?",
-                (state, stamp(when), error, int(refund), delivery_id),
+                f" {counter} = {counter} - ? WHERE id = ? AND state = ?",
+                (state, stamp(when), error, int(refund), delivery_id, claimed),
             )
 
     async def pause(self, delivery_id: int, subscription_id: int, when: datetime, error: str,
@@ -364,9 +370,12 @@ class NewsRepository:
         is what paused it (so the server is told once, not at every retry)."""
         at = stamp(now)
         async with self._db.transaction() as db:
+            # A paused try is not an attempt: after a long outage, the first passing error once
+            # access is back must not use up the retry allowance.
             await db.execute(
-                "UPDATE news_deliveries SET state = 'pending', next_attempt_at = ?, last_error = ?"
-                " WHERE id = ?", (stamp(when), error, delivery_id),
+                "UPDATE news_deliveries SET state = 'pending', next_attempt_at = ?, last_error = ?,"
+                " attempts = MAX(attempts - 1, 0) WHERE id = ? AND state = 'sending'",
+                (stamp(when), error, delivery_id),
             )
             cursor = await db.execute(
                 "UPDATE news_subscriptions SET state = 'paused', updated_at = ?"
@@ -383,7 +392,8 @@ class NewsRepository:
         at = stamp(now)
         async with self._db.transaction() as db:
             await db.execute(
-                "UPDATE news_deliveries SET state = 'failed', last_error = ? WHERE id = ?",
+                "UPDATE news_deliveries SET state = 'failed', last_error = ?"
+                " WHERE id = ? AND state IN ('sending', 'publishing')",
                 (error, delivery_id),
             )
             await db.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 
 import discord
@@ -31,6 +32,7 @@ from bot.render.text import CHOICE_NAME_LIMIT, truncate
 from bot.store.models import Character, Season
 
 INDEX_REFRESH_SECONDS = 30
+log = logging.getLogger(__name__)
 
 
 class Characters(commands.Cog):
@@ -42,7 +44,8 @@ class Characters(commands.Cog):
     async def cog_load(self) -> None:
         await self.directory.refresh()
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
-        self.refresh_index.start()
+        if self.bot.run_services:
+            self.refresh_index.start()
 
     async def cog_unload(self) -> None:
         self.refresh_index.cancel()
@@ -50,8 +53,12 @@ class Characters(commands.Cog):
 
     @tasks.loop(seconds=INDEX_REFRESH_SECONDS)
     async def refresh_index(self) -> None:
-        # `heartstopper-bot db seed` may run while the bot does; pick its changes up.
-        await self.directory.refresh()
+        # `heartstopper-bot db seed` may run while the bot does; pick its changes up. A failed
+        # round must not end the loop (tasks.loop stops on any exception it does not expect).
+        try:
+            await self.directory.refresh()
+        except Exception:
+            log.exception("could not refresh the character index; will try again")
 
     # ---- helpers shared by commands and buttons ------------------------------------------
 
@@ -121,12 +128,13 @@ class Characters(commands.Cog):
 
     async def show_quote(self, interaction: discord.Interaction, character_id: int) -> None:
         ids = await self.store.canon.character_quote_ids(character_id, interaction.guild_id)
-        quotes = await self.store.canon.quotes([random.choice(ids)]) if ids else []
-        if not quotes:
+        # The quotes repository's loader fills in whom the speaker plays, as /quote does.
+        quote = await self.store.quotes.quote(random.choice(ids)) if ids else None
+        if quote is None:
             raise UserFacingError("I have no quotes by or about this character right now.")
         watched = await self.store.guilds.watched_season(interaction.guild_id)
         await interaction.response.send_message(
-            embed=quote_embed(quotes[0], watched_season=watched), ephemeral=True,
+            embed=quote_embed(quote, watched_season=watched), ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
 
@@ -156,7 +164,8 @@ class Characters(commands.Cog):
     async def show_page(self, interaction: discord.Interaction, season: int | None,
                         page: int) -> None:
         embed, view = await self._list(interaction.user.id, interaction.guild_id, season, page)
-        await interaction.response.edit_message(embed=embed, view=view)
+        await interaction.response.edit_message(embed=embed, view=view,
+                                                allowed_mentions=NO_MENTIONS)
 
     # ---- /season --------------------------------------------------------------------------
 
@@ -200,7 +209,7 @@ class Characters(commands.Cog):
             await self.store.guilds.set_watched_season(interaction.guild_id, watched)
         current = await self.store.guilds.watched_season(interaction.guild_id)
         await interaction.response.send_message(spoiler_setting_text(current, latest),
-                                                ephemeral=True)
+                                                ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 async def setup(bot: HeartstopperBot) -> None:

@@ -41,6 +41,8 @@ async def test_card_counts_quotes_and_shows_one(harness: Harness) -> None:
     assert quote.embed["description"].startswith("“")
     said_by = fields(quote.embed)["Said by"]
     assert any(n in said_by for n in ("Kit Connor", "Alice Oseman", "Joe Locke"))
+    if "Kit Connor" in said_by:
+        assert "plays Nick Nelson" in said_by
 
 
 async def test_no_match_and_did_you_mean(harness: Harness) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import aiosqlite
@@ -15,7 +14,6 @@ from bot.store.models import (
     Film,
     NewsItem,
     Person,
-    Quote,
     Season,
     Source,
     StoreStats,
@@ -226,33 +224,6 @@ class CanonRepository:
             for r in rows
         ]
 
-    async def quotes(self, ids: Iterable[int]) -> list[Quote]:
-        """The quotes with these ids, in the order asked."""
-        wanted = list(ids)
-        if not wanted:
-            return []
-        sources = await self.sources()
-        people = {p.id: p for p in await self.people()}
-        marks = ",".join("?" * len(wanted))
-        rows = await self._db.fetch_all(
-            "SELECT q.*, (SELECT json_group_array(c.name) FROM quote_characters qc"
-            "  JOIN characters c ON c.id = qc.character_id WHERE qc.quote_id = q.id) AS about"
-            f" FROM quotes q WHERE q.id IN ({marks})",
-            tuple(wanted),
-        )
-        by_id = {
-            r["id"]: Quote(
-                id=r["id"], key=r["seed_key"], text=r["text"], speaker_name=r["speaker_name"],
-                speaker=people.get(r["speaker_id"]), outlet=r["outlet"], said_on=r["said_on"],
-                season=r["season"], context=r["context"], status=r["status"],
-                guild_id=r["guild_id"], submitted_by=r["submitted_by"],
-                about=tuple(sorted(_json_list(r["about"]))),
-                sources=self._cite(sources, r["source_keys"]), source_text=r["source_text"],
-            )
-            for r in rows
-        }
-        return [by_id[i] for i in wanted if i in by_id]
-
     async def character_quote_ids(self, character_id: int, guild_id: int | None) -> list[int]:
         """Quotes about this character or by the person who plays them, visible in the guild
         (canon ones everywhere, approved submissions only where they were made)."""
@@ -271,11 +242,6 @@ class CanonRepository:
             " ORDER BY 1",
             {"guild": guild_id, "character": character_id},
         )
-        return [r["id"] for r in rows]
-
-    async def quote_ids(self, status: str = "canon") -> list[int]:
-        rows = await self._db.fetch_all("SELECT id FROM quotes WHERE status = ? ORDER BY id",
-                                        (status,))
         return [r["id"] for r in rows]
 
     async def seasons(self) -> list[Season]:

@@ -82,12 +82,16 @@ async def start_client(
 async def stop_client(client: discord.Client, task: asyncio.Task[None] | None) -> None:
     await client.close()
     if task is not None:
-        try:
-            await asyncio.wait_for(task, 2.0)
-        except (asyncio.CancelledError, TimeoutError):
+        # asyncio.wait, not wait_for: on 3.11 wait_for can swallow a cancellation aimed at us.
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        if not done:
             task.cancel()
-        except (discord.ConnectionClosed, discord.GatewayNotFound, OSError):
-            pass
+        elif not task.cancelled():
+            exc = task.exception()
+            if exc is not None and not isinstance(
+                exc, discord.ConnectionClosed | discord.GatewayNotFound | OSError
+            ):
+                raise exc
 
 
 @contextlib.asynccontextmanager

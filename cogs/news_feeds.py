@@ -21,7 +21,7 @@ from bot.feeds.filters import KeywordError, parse_keywords
 from bot.feeds.ingest import Publish
 from bot.feeds.owners import tell_owners
 from bot.feeds.review import FeedReview
-from bot.feeds.urls import FEED_URL_LIMIT
+from bot.feeds.urls import FEED_URL_LIMIT, feed_host
 from bot.render.feeds import (
     feed_add_failed_text,
     feed_added_text,
@@ -130,7 +130,7 @@ class FeedCommands(app_commands.Group):
                                                added_by=interaction.user.id)
         except FeedAddError as exc:
             raise UserFacingError(feed_add_failed_text(url, exc.reason)) from None
-        log.info("feed %s (%s) added by %s: %s", result.feed.id, result.feed.url,
+        log.info("feed %s (%s) added by %s: %s", result.feed.id, feed_host(result.feed.url),
                  interaction.user.id, result.report)
         await interaction.followup.send(feed_added_text(result), ephemeral=True,
                                         allowed_mentions=NO_MENTIONS)
@@ -155,7 +155,8 @@ class FeedCommands(app_commands.Group):
         removed = await bot.store.feeds.remove(found.id)
         if removed is None:
             raise UserFacingError("That feed was removed already.")
-        log.info("feed %s (%s) removed by %s", removed.id, removed.url, interaction.user.id)
+        log.info("feed %s (%s) removed by %s", removed.id, feed_host(removed.url),
+                 interaction.user.id)
         await interaction.response.send_message(feed_removed_text(removed, pending),
                                                 ephemeral=True, allowed_mentions=NO_MENTIONS)
 

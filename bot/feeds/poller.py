@@ -20,7 +20,7 @@ from bot.feeds.fetcher import FeedFetcher, FetchError
 from bot.feeds.ingest import IngestReport, Publish, ingest, refresh_fingerprints
 from bot.feeds.parser import FeedParseError, ParsedFeed, parse_feed_async
 from bot.feeds.timing import FeedTiming, feed_backoff
-from bot.feeds.urls import check_feed_url
+from bot.feeds.urls import check_feed_url, feed_host
 from bot.store import Store
 from bot.store.models import Feed
 
@@ -163,11 +163,11 @@ class FeedPoller:
             disabled_reason=f"{max_failures} failed fetches in a row; the last: {reason}")
         if recorded is None:
             return PollResult(feed, "failed", error=reason)  # removed meanwhile
-        log.info("feed %s (%s) failed (%d in a row): %s", feed.id, feed.url,
+        log.info("feed %s (%s) failed (%d in a row): %s", feed.id, feed_host(feed.url),
                  recorded.feed.failures, reason)
         if not recorded.disabled_now:
             return PollResult(feed, "failed", error=reason)
-        log.warning("feed %s (%s) disabled: %s", feed.id, feed.url,
+        log.warning("feed %s (%s) disabled: %s", feed.id, feed_host(feed.url),
                     recorded.feed.disabled_reason)
         if self._notify_disabled is not None:
             try:

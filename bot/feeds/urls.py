@@ -96,3 +96,8 @@ def link_key(raw: str | None) -> str | None:
     if query:
         key += "?" + urlencode(query)
     return key
+
+
+def feed_host(url: str) -> str:
+    """What logs may say about a feed: its host, never a path or query that may hold a token."""
+    return urlsplit(url).hostname or "?"

@@ -20,7 +20,6 @@ from bot.render.text import (
     EMBED_TOTAL_LIMIT,
     escape,
     month_label,
-    neutralise_mentions,
     plural,
     safe,
     spoiler,
@@ -165,8 +164,10 @@ def highlighted(snippet: str, limit: int) -> str:
     become `**`. If that would not fit, the snippet is shown without highlighting.
     """
     merged = snippet.replace(MATCH_END + MATCH_START, "")
+    # A marker inside "@everyone" or "<@123>" would hide it from mention neutralising, so
+    # every @ is defused up front, markers or not.
+    merged = merged.replace("@", "@\u200b")
     text = escape(merged).replace(MATCH_START, "**").replace(MATCH_END, "**")
-    text = neutralise_mentions(text)
     if len(text) <= limit:
         return text
     plain = merged.replace(MATCH_START, "").replace(MATCH_END, "")

@@ -38,3 +38,12 @@ def test_month_labels() -> None:
     assert month_label("2023-08-03") == "3 August 2023"
     assert month_label("2026") == "2026"
     assert month_label(None) is None
+
+
+def test_fit_blocks_keeps_whole_blocks_and_counts_the_rest() -> None:
+    from bot.render.text import fit_blocks
+
+    blocks = ["a" * 40, "b" * 40, "c" * 40, "d" * 40]
+    text = fit_blocks(blocks, 90, separator="\n", more="more item")
+    assert text == "a" * 40 + "\n" + "b" * 40 + "\n…and 2 more items."
+    assert fit_blocks(blocks[:1], 90, separator="\n", more="more item") == "a" * 40

@@ -21,6 +21,7 @@ from bot.render.text import (
     EMBED_DESCRIPTION_LIMIT,
     EMBED_FIELD_VALUE_LIMIT,
     EMBED_TITLE_LIMIT,
+    fit_blocks,
     month_label,
     neutralise_mentions,
     plural,
@@ -129,16 +130,8 @@ def feeds_embed(feeds: Sequence[Feed]) -> discord.Embed:
     if not feeds:
         embed.description = "No feeds yet. Follow one with `/news feed add`."
         return embed
-    blocks: list[str] = []
-    used = 0
-    for shown, feed in enumerate(feeds):
-        block = feed_line(feed)
-        if used + len(block) + 2 > _LIST_BUDGET:
-            blocks.append(f"…and {plural(len(feeds) - shown, 'more feed')}.")
-            break
-        blocks.append(block)
-        used += len(block) + 2
-    embed.description = "\n\n".join(blocks)
+    embed.description = fit_blocks([feed_line(f) for f in feeds], _LIST_BUDGET,
+                                   separator="\n\n", more="more feed")
     disabled = sum(f.state == "disabled" for f in feeds)
     footer = plural(len(feeds), "feed")
     if disabled:

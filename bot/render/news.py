@@ -19,6 +19,7 @@ from bot.render.text import (
     EMBED_FIELD_VALUE_LIMIT,
     EMBED_TITLE_LIMIT,
     EMBED_TOTAL_LIMIT,
+    fit_blocks,
     month_label,
     plural,
     safe,
@@ -176,16 +177,8 @@ def subscriptions_embed(subs: Sequence[NewsSubscription]) -> discord.Embed:
         embed.description = ("No channel here gets news yet. Subscribe one with "
                              "`/news subscribe`.")
         return embed
-    lines: list[str] = []
-    used = 0
-    for shown, sub in enumerate(subs):
-        line = subscription_line(sub)
-        if used + len(line) + 1 > _LIST_BUDGET:
-            lines.append(f"…and {plural(len(subs) - shown, 'more channel')}.")
-            break
-        lines.append(line)
-        used += len(line) + 1
-    embed.description = "\n".join(lines)
+    embed.description = fit_blocks([subscription_line(s) for s in subs], _LIST_BUDGET,
+                                   separator="\n", more="more channel")
     embed.set_footer(text=plural(len(subs), "subscription"))
     return embed
 

@@ -94,3 +94,17 @@ def month_label(value: str | None) -> str | None:
         return f"{int(parts[2])} {month} {parts[0]}"
     except (ValueError, IndexError):
         return value
+
+
+def fit_blocks(blocks: list[str], budget: int, *, separator: str, more: str) -> str:
+    """Join whole blocks while they fit in `budget`, then say how many were left out
+    (`more` is the noun: "more feed" -> "…and 3 more feeds.")."""
+    kept: list[str] = []
+    used = 0
+    for shown, block in enumerate(blocks):
+        if used + len(block) + len(separator) > budget:
+            kept.append(f"…and {plural(len(blocks) - shown, more)}.")
+            break
+        kept.append(block)
+        used += len(block) + len(separator)
+    return separator.join(kept)

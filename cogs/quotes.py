@@ -4,10 +4,14 @@ bot/render/quotes.py. The quote-of-the-day poster starts and stops with this cog
 
 from __future__ import annotations
 
+import itertools
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.characters.directory import CharacterDirectory
+from bot.characters.index import CharacterIndex
 from bot.client import HeartstopperBot
 from bot.errors import UserFacingError
 from bot.quotes.cooldown import MemberCooldown
@@ -67,11 +71,6 @@ def _matches(character: Character, typed: str) -> bool:
     return any(wanted in name.casefold() for name in (character.name, *character.aliases))
 
 
-def _is_named(character: Character, typed: str) -> bool:
-    wanted = " ".join(typed.split()).casefold()
-    return any(wanted == name.casefold() for name in (character.name, *character.aliases))
-
-
 class Quotes(commands.Cog):
     quote = app_commands.Group(
         name="quote", description="Quotes from the creator and cast, with who said them and where",
@@ -88,9 +87,17 @@ class Quotes(commands.Cog):
         self.submit_cooldown = submit_cooldown or MemberCooldown(*SUBMIT_RATE)
         self.rotation = QuoteRotation(bot.store.quotes)
         self.daily_poster = DailyQuotePoster(bot, bot.store, self.rotation, bot.clock)
+        # Character names from memory: loading every character from the store on each
+        # keystroke took 0.6 s at 10,000 characters. Rebuilt only when the canon changes.
+        self.characters = CharacterDirectory(bot.store)
+
+    async def _character_index(self) -> CharacterIndex:
+        await self.characters.refresh()
+        return self.characters.index
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(AnotherButton)
+        await self.characters.refresh()  # built now, not on a member's first keystroke
         if self.bot.run_services:
             self.daily_poster.start()
 
@@ -128,9 +135,10 @@ class Quotes(commands.Cog):
     @random.autocomplete("character")
     async def _character_choices(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
-        characters = await self.bot.store.canon.characters()
+        index = await self._character_index()
+        matching = (c for c in index.characters if _matches(c, current))
         return [app_commands.Choice(name=truncate(c.name, CHOICE_NAME_LIMIT), value=c.name[:100])
-                for c in characters if _matches(c, current)][:CHOICES_MAX]
+                for c in itertools.islice(matching, CHOICES_MAX)]
 
     # ---- search ----------------------------------------------------------------------------
 
@@ -270,13 +278,12 @@ class Quotes(commands.Cog):
                                       "Pick a name from the suggestions.")
         character_id = None
         if character and character.strip():
-            found = [c for c in await self.bot.store.canon.characters()
-                     if _is_named(c, character)]
-            if not found:
+            found = (await self._character_index()).named(character)
+            if found is None:
                 raise UserFacingError(f"I don't know a character called "
                                       f"{escape(truncate(character, 80))}. Pick one from the "
                                       "suggestions.")
-            character_id = found[0].id
+            character_id = found.id
         return QuoteFilter(speaker, character_id, season)
 
     async def describe(self, flt: QuoteFilter) -> str | None:
@@ -285,8 +292,8 @@ class Quotes(commands.Cog):
         if flt.person is not None:
             labels.append(f"by {escape(flt.person)}")
         if flt.character_id is not None:
-            names = {c.id: c.name for c in await self.bot.store.canon.characters()}
-            labels.append(f"about {escape(names.get(flt.character_id, 'that character'))}")
+            found = (await self._character_index()).get(flt.character_id)
+            labels.append(f"about {escape(found.name if found else 'that character')}")
         if flt.season is not None:
             labels.append(f"concerning season {flt.season}")
         return " ".join(labels) or None

@@ -42,3 +42,24 @@ def test_nonsense_resolves_to_nothing_good() -> None:
     found, candidates = index.resolve("qqqqqqqq")
     assert found is None
     assert all(c.score < 70 for c in candidates)
+
+
+def test_named_finds_a_name_or_nickname_exactly() -> None:
+    index = CharacterIndex([make(1, "Nick Nelson", ("Nick",), actor="Kit Connor"),
+                            make(2, "Élle Argent")])
+    assert index.named("  NICK ").name == "Nick Nelson"
+    assert index.named("elle argent").name == "Élle Argent"
+    assert index.named("Kit Connor") is None  # an actor is not a character's name
+    assert index.named("Nic") is None
+
+
+def test_typos_are_found_in_a_large_index() -> None:
+    """The typo pass narrows 3,000 names down to candidates before scoring; the character
+    meant must survive that, whichever word has the typo."""
+    names = [f"Person{i:04d} Surname{i:04d}" for i in range(3000)]
+    index = CharacterIndex([make(i, name) for i, name in enumerate(names)]
+                           + [make(5000, "Charlie Spring", ("Charlie",), actor="Joe Locke")])
+    for typed in ("charlei spring", "Charlie Sprnig", "chralie", "joe lcoke"):
+        found, candidates = index.resolve(typed)
+        best = found or candidates[0].character
+        assert best.name == "Charlie Spring", typed

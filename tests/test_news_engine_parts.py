@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import discord
@@ -51,6 +52,32 @@ async def test_token_bucket_never_exceeds_its_rate_in_any_window(rate: float,
         assert in_window <= capacity + rate
     # ...and it does not go needlessly slow: the whole run takes what the rate implies.
     assert stamps[-1] - stamps[0] == pytest.approx((320 - capacity) / rate, rel=0.01)
+
+
+@pytest.mark.parametrize(("lateness", "slowest"), [
+    ([0.001], 44.5),  # every sleeper wakes 1 ms late: the pace must not pay for it each time
+    ([0.001] * 9 + [0.060], 38.0),  # and stalls now and then: catching up must not crowd
+])
+async def test_token_bucket_when_woken_late(lateness: list[float], slowest: float) -> None:
+    time = VirtualTime()
+    wakes = itertools.cycle(lateness)
+
+    async def late_sleep(seconds: float) -> None:
+        await time.sleep(seconds + next(wakes))
+
+    bucket = TokenBucket(45.0, clock=time.clock, sleep=late_sleep)
+    stamps: list[float] = []
+
+    async def worker() -> None:
+        for _ in range(60):
+            await bucket.acquire()
+            stamps.append(time.now)
+
+    await asyncio.gather(*(worker() for _ in range(8)))
+    stamps.sort()
+    assert (len(stamps) - 1) / (stamps[-1] - stamps[0]) >= slowest
+    for i, start in enumerate(stamps):
+        assert sum(1 for t in stamps[i:] if t < start + 1.0) <= 46
 
 
 def test_token_bucket_rejects_nonsense() -> None:

@@ -138,6 +138,17 @@ class CharacterIndex:
     def get(self, character_id: int) -> Character | None:
         return self._characters.get(character_id)
 
+    def named(self, text: str) -> Character | None:
+        """The character whose name or nickname is `text` (ignoring case, accents and
+        punctuation); the first by name when several share it."""
+        q = normalise(text)
+        keys = self._prefix_keys
+        for position in range(bisect.bisect_left(keys, q), bisect.bisect_right(keys, q)):
+            entry = self._entries[self._prefix_entries[position]]
+            if entry.kind is not Kind.ACTOR:
+                return self._characters[entry.character_id]
+        return None
+
     def _offer(self, best: dict[int, tuple[float, int]], indexes: Iterable[int],
                score: float) -> None:
         """Keep, per character, its best entry: higher score first, then name over alias over

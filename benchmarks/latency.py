@@ -1,0 +1,258 @@
+"""Interaction latency: from the emulator dispatching INTERACTION_CREATE to the bot's
+interaction callback arriving at the emulator, one interaction at a time, on a store grown to
+benchmark size.
+
+Both ends are timestamps the emulator takes on one clock: `InteractionRecord.dispatched_at`
+(after the gateway frame was written) and the callback request's `RecordedRequest.time` (when
+its handler chain started). Everything in between is the bot: discord.py parsing the event, the
+command (store queries, rendering) and the HTTP request back.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bulk import add_synthetic
+from benchmarks.figures import Figure, Section, percentile
+from benchmarks.synthetic import SyntheticCanon, synthesize
+from benchmarks.workspace import add_members, bot_settings, members
+from bot.emulator import Emulator, UserSpec, default_config
+from bot.emulator.results import InteractionRecord
+from bot.emulator.testing import running_emulator
+from bot.harness import BotRunner, emulator_settings
+from bot.seeding import load_seed
+from bot.store import Store
+
+AUTOCOMPLETE_P99_MS = 15.0
+SLOWEST_KEPT = 8  # the slowest calls of each case, with their inputs, kept in the JSON
+# bot/errors.py's answer to an unexpected exception: a reply, but a failed call.
+BOT_ERROR_MARK = "logged with reference"
+BASELINE_RATIO = 1.5
+
+# One call: given the emulator and who invokes, run one interaction and return its record.
+Call = Callable[[Emulator, UserSpec], Awaitable[InteractionRecord]]
+
+
+@dataclass
+class Case:
+    key: str
+    label: str
+    calls: list[Call]  # cycled through
+    autocomplete: bool = False
+
+
+def callback_latency(emu: Emulator, record: InteractionRecord) -> float | None:
+    """Seconds from dispatch to the first callback request for this interaction."""
+    prefix = f"/interactions/{record.id}/"
+    for request in reversed(emu.requests):
+        if request.path.startswith(prefix):
+            return max(0.0, request.time - record.dispatched_at)
+    return None
+
+
+def _command(name: str, options: dict[str, Any] | None = None) -> Call:
+    async def call(emu: Emulator, user: UserSpec) -> InteractionRecord:
+        result = await emu.invoke(name, options, user=user, settle=0.0)
+        if result.errors or not (result.answered or result.deferred):
+            raise RuntimeError(f"/{name} {options}: {result!r}")
+        if result.message is not None and BOT_ERROR_MARK in result.message.content:
+            raise RuntimeError(f"/{name} {options}: the bot hit an error: "
+                               f"{result.message.content}")
+        return result.record
+
+    call.label = f"/{name} {options or ''}".strip()  # type: ignore[attr-defined]
+    return call
+
+
+def _autocomplete(name: str, option: str, typed: str, others: dict[str, Any] | None = None
+                  ) -> Call:
+    async def call(emu: Emulator, user: UserSpec) -> InteractionRecord:
+        # Raises NoAnswer unless the bot offered choices; calls run one at a time, so the
+        # newest interaction is this one.
+        await emu.autocomplete(name, {**(others or {}), option: typed}, focused=option, user=user)
+        return emu.interactions[-1]
+
+    call.label = f"{name} {option}={typed!r}"  # type: ignore[attr-defined]
+    return call
+
+
+def _typos(rng: random.Random, name: str) -> str:
+    """A name as a hurried fan types it: one letter dropped, doubled or swapped."""
+    chars = list(name)
+    i = rng.randrange(1, len(chars) - 1)
+    kind = rng.randrange(3)
+    if kind == 0:
+        del chars[i]
+    elif kind == 1:
+        chars.insert(i, chars[i])
+    else:
+        chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    return "".join(chars)
+
+
+def build_cases(canon: SyntheticCanon, seed_names: list[str], speakers: list[str],
+                commands: set[str], rng: random.Random) -> list[Case]:
+    names = list(canon.character_names) + seed_names
+    sample = rng.sample(names, min(len(names), 200))
+    lookups: list[str] = []
+    for name in sample:
+        lookups += [name, name.split(" ")[0], _typos(rng, name), name[: max(3, len(name) // 2)]]
+    typed: list[str] = [""]
+    for name in sample:
+        for n in (1, 2, 3, 5, 8):
+            typed.append(name[:n])
+        typed.append(_typos(rng, name)[:6])
+    cases = [
+        Case("baseline", "/about (baseline)", [_command("about")]),
+        Case("character", "/character", [_command("character", {"name": q}) for q in lookups]),
+        Case("character_autocomplete", "/character autocomplete",
+             [_autocomplete("character", "name", t) for t in typed], autocomplete=True),
+    ]
+    if "quote" not in commands:
+        return cases
+    character_filters = rng.sample(seed_names, min(5, len(seed_names))) + rng.sample(
+        list(canon.character_names), min(5, len(canon.character_names)))
+    filters: list[dict[str, Any]] = []
+    for i in range(30):
+        flt: dict[str, Any] = {}
+        kind = i % 5
+        if kind in (0, 3):
+            flt["person"] = rng.choice(speakers)
+        if kind in (1, 3, 4):
+            flt["character"] = rng.choice(character_filters)
+        if kind in (2, 4):
+            flt["season"] = rng.randint(1, 3)
+        filters.append(flt)
+    words = canon.words
+    # Common, middling and rare words alone and together, a phrase, a prefix, OR, a speaker.
+    searches = [words[0], words[1], words[50], words[200], words[2000], words[5000],
+                f"{words[200]} {words[5000]}", f"{words[3]} {words[40]}",
+                f'"{words[0]} {words[1]}"', f"{words[10][:3]}*", f"{words[7]} OR {words[900]}",
+                rng.choice(speakers)]
+    cases += [
+        Case("quote_random", "/quote random", [_command("quote random")]),
+        Case("quote_random_filtered", "/quote random (filters)",
+             [_command("quote random", f) for f in filters]),
+        Case("quote_search", "/quote search",
+             [_command("quote search", {"text": s}) for s in searches]),
+    ]
+    return cases
+
+
+async def grow_store(db_path: Path, characters: int, quotes: int) -> SyntheticCanon:
+    seed = load_seed(bot_settings(db_path).seed_dir)
+    canon = synthesize(seed, characters=characters, quotes=quotes)
+    async with await Store.open(db_path) as store:
+        await store.canon.apply_seed(seed)
+        await add_synthetic(store, canon)
+    return canon
+
+
+async def run(*, characters: int, quotes: int, calls: int, warmup: int, budget: float,
+              work_dir: Path | None = None) -> Section:
+    section = Section("latency", "Interaction latency, dispatch to callback")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=work_dir) as folder:
+        db_path = Path(folder) / "grown.db"
+        grow_started = time.perf_counter()
+        canon = await grow_store(db_path, characters, quotes)
+        section.details["grow_seconds"] = round(time.perf_counter() - grow_started, 1)
+        # No OpenAPI validation of the bot's requests here: the tests check those, and at about
+        # 8 ms of CPU per reply it would load the loop the bot shares with the emulator.
+        config = default_config(guilds=1, spec_path=None)
+        fans = members(max(50, calls + warmup))
+        add_members(config, fans)
+        async with running_emulator(config) as emu:
+            runner = BotRunner(emu, emulator_settings(bot_settings(db_path), emu))
+            await runner.start()
+            try:
+                assert runner.store is not None
+                stats = await runner.store.stats()
+                section.details["store"] = {"characters": stats.characters,
+                                            "quotes": stats.quotes_canon}
+                seed_names = [c.name for c in load_seed(runner.settings.seed_dir).characters]
+                speakers = await _speakers(runner.store, emu)
+                commands = {c["name"] for c in emu.synced_commands()}
+                cases = build_cases(canon, seed_names, speakers, commands, random.Random(11))
+                results = {}
+                for case in cases:
+                    results[case.key] = await _measure(emu, case, fans, calls, warmup, budget)
+            finally:
+                await runner.stop()
+    _report(section, cases, results)
+    section.seconds = time.perf_counter() - started
+    return section
+
+
+async def _speakers(store: Store, emu: Emulator) -> list[str]:
+    """People with quotes, for the person filter: what its autocomplete would offer."""
+    return list(await store.quotes.speakers(emu.config.guilds[0].id, "", limit=200))
+
+
+async def _measure(emu: Emulator, case: Case, fans: list[UserSpec], calls: int,
+                   warmup: int, budget: float) -> dict[str, Any]:
+    """`calls` measured calls after `warmup` unmeasured ones, or as many as fit in `budget`
+    seconds (a very slow case must not hold up the whole run)."""
+    samples: list[float] = []
+    failures: list[str] = []
+    slowest: list[tuple[float, str]] = []
+    users = itertools.cycle(fans)
+    plan = itertools.cycle(case.calls)
+    deadline = time.perf_counter() + budget
+    for i in range(warmup + calls):
+        if time.perf_counter() > deadline:
+            break
+        call = next(plan)
+        try:
+            record = await call(emu, next(users))
+        except Exception as exc:  # a failed call is a finding, not a crash of the suite
+            failures.append(f"{type(exc).__name__}: {exc}"[:300])
+            continue
+        latency = callback_latency(emu, record)
+        if latency is None:
+            failures.append(f"no callback recorded for interaction {record.id}")
+        elif i >= warmup:
+            samples.append(latency * 1000)
+            slowest.append((latency * 1000, getattr(call, "label", "?")))
+            if len(slowest) > 2 * SLOWEST_KEPT:
+                slowest[:] = heapq.nlargest(SLOWEST_KEPT, slowest)
+    return {
+        "n": len(samples),
+        "stopped_by_budget": len(samples) + len(failures) < calls,
+        "p50_ms": percentile(samples, 50),
+        "p99_ms": percentile(samples, 99),
+        "mean_ms": sum(samples) / len(samples) if samples else float("nan"),
+        "max_ms": max(samples) if samples else float("nan"),
+        "failures": len(failures),
+        "failure_examples": failures[:3],
+        "slowest": [(round(ms, 2), label) for ms, label in heapq.nlargest(SLOWEST_KEPT, slowest)],
+    }
+
+
+def _report(section: Section, cases: list[Case], results: dict[str, dict[str, Any]]) -> None:
+    section.details["cases"] = results
+    base = results["baseline"]["p99_ms"]
+    for case in cases:
+        r = results[case.key]
+        section.add(Figure(f"{case.label} p50", r["p50_ms"], "ms"))
+        if case.autocomplete:
+            section.add(Figure(f"{case.label} p99", r["p99_ms"], "ms",
+                               f"< {AUTOCOMPLETE_P99_MS:g} ms",
+                               r["p99_ms"] < AUTOCOMPLETE_P99_MS))
+        else:
+            section.add(Figure(f"{case.label} p99", r["p99_ms"], "ms"))
+        if case.key != "baseline":
+            ratio = r["p99_ms"] / base if base else float("nan")
+            section.add(Figure(f"{case.label} p99 / baseline p99", ratio, "x",
+                               f"<= {BASELINE_RATIO:g}x", ratio <= BASELINE_RATIO))
+        calls = r["n"] + r["failures"]
+        section.add(Figure(f"{case.label} failed calls", r["failures"], f"of {calls}", "0",
+                           r["failures"] == 0))

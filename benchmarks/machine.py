@@ -1,0 +1,52 @@
+"""The machine a run came from: figures mean little without it."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def memory_total_mib() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return None
+
+
+def describe() -> dict[str, Any]:
+    import aiosqlite
+    import discord
+
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "memory_mib": memory_total_mib(),
+        "python": platform.python_version(),
+        "implementation": sys.implementation.name,
+        "discord_py": discord.__version__,
+        "sqlite": aiosqlite.sqlite_version,
+        "platform": platform.platform(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def one_line(info: dict[str, Any]) -> str:
+    return (f"{info['cpus']} CPUs ({info['cpu_model']}), Python {info['python']}, "
+            f"discord.py {info['discord_py']}, SQLite {info['sqlite']}")

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import cogs
+from bot.characters.directory import CharacterDirectory
 from bot.config import Settings
 from bot.errors import report_error
 from bot.store import Store
@@ -77,6 +78,8 @@ class HeartstopperBot(commands.Bot):
         )
         self.settings = settings
         self.store = store
+        # One in-memory character index for every feature that looks characters up.
+        self.characters = CharacterDirectory(store)
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self._extensions = discover_cogs() if extensions is None else extensions
         self._sync_dev_guild = sync_dev_guild

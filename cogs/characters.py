@@ -15,7 +15,6 @@ from bot.characters.components import (
     did_you_mean_view,
     pages_view,
 )
-from bot.characters.directory import CharacterDirectory
 from bot.characters.index import MAX_CHOICES
 from bot.client import HeartstopperBot
 from bot.errors import NO_MENTIONS, UserFacingError
@@ -39,7 +38,7 @@ class Characters(commands.Cog):
     def __init__(self, bot: HeartstopperBot) -> None:
         self.bot = bot
         self.store = bot.store
-        self.directory = CharacterDirectory(bot.store)
+        self.directory = bot.characters
 
     async def cog_load(self) -> None:
         await self.directory.refresh()

@@ -10,7 +10,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.characters.directory import CharacterDirectory
 from bot.characters.index import CharacterIndex
 from bot.client import HeartstopperBot
 from bot.errors import UserFacingError
@@ -87,9 +86,9 @@ class Quotes(commands.Cog):
         self.submit_cooldown = submit_cooldown or MemberCooldown(*SUBMIT_RATE)
         self.rotation = QuoteRotation(bot.store.quotes)
         self.daily_poster = DailyQuotePoster(bot, bot.store, self.rotation, bot.clock)
-        # Character names from memory: loading every character from the store on each
-        # keystroke took 0.6 s at 10,000 characters. Rebuilt only when the canon changes.
-        self.characters = CharacterDirectory(bot.store)
+        # Character names from memory (the bot's one index, shared with /character): loading
+        # every character on each keystroke took 0.6 s at 10,000 characters.
+        self.characters = bot.characters
 
     async def _character_index(self) -> CharacterIndex:
         await self.characters.refresh()

@@ -282,3 +282,15 @@ async def test_changing_the_schedule_keeps_the_days_post(store: Store) -> None:
                                    timezone="UTC", next_due=datetime(2026, 3, 1, 18, tzinfo=UTC),
                                    set_by=1)
     assert moved.last_posted_on == date(2026, 3, 1) and moved.channel_id == 6
+
+
+async def test_prefix_search_uses_the_rebuilt_index_and_triggers_keep_it_in_sync(
+        seeded_store: Store) -> None:
+    page = await seeded_store.quotes.search(1, "chemis*", page=0, per_page=5)
+    assert page.total == 1
+    assert "chemistry" in page.hits[0].quote.text
+    async with seeded_store.database.transaction() as db:
+        await db.execute("INSERT INTO quotes (text, speaker_name, status, guild_id)"
+                         " VALUES ('Chemistry class was never this fun', 'A fan', 'approved', 1)")
+    assert (await seeded_store.quotes.search(1, "ch*", page=0, per_page=5)).total >= 2
+    assert (await seeded_store.quotes.search(1, "chemis*", page=0, per_page=5)).total == 2

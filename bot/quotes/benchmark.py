@@ -112,6 +112,9 @@ async def run(count: int, runs: int) -> None:
                         lambda: search_quotes(quotes, GUILD, f"{middling} {rare}"))
             await _time(f"search a rare word ({rare!r})", runs,
                         lambda: search_quotes(quotes, GUILD, rare))
+            prefix = rare[:3] + "*"
+            await _time(f"search a prefix ({prefix!r})", runs,
+                        lambda: search_quotes(quotes, GUILD, prefix))
             await _time("near-duplicate check of a submission", runs,
                         lambda: find_near_duplicate(quotes, GUILD, big.quotes[500].text))
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import aiosqlite
 
+from bot.store.common import load_sources
 from bot.store.database import Database
 from bot.store.models import (
     Award,
@@ -176,8 +177,7 @@ class CanonRepository:
     # ---- reading -------------------------------------------------------------------------
 
     async def sources(self) -> dict[str, Source]:
-        rows = await self._db.fetch_all("SELECT seed_key, title, site, url FROM sources")
-        return {r["seed_key"]: Source(r["seed_key"], r["title"], r["site"], r["url"]) for r in rows}
+        return await load_sources(self._db)
 
     @staticmethod
     def _cite(sources: dict[str, Source], raw: str | None) -> tuple[Source, ...]:

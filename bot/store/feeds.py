@@ -12,24 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiosqlite
 
+from bot.store.common import parse_stamp as _parse
+from bot.store.common import stamp
 from bot.store.database import Database
 from bot.store.models import Feed, FeedFailure, HeldEntry, ItemText, KnownItem
-from bot.store.news import stamp
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # SQLite allows 32766 bound values; stay far below it per statement.
 _CHUNK = 500
 OUTCOMES = ("baseline", "posted", "duplicate", "filtered", "held", "skipped")
-
-
-def _parse(raw: str | None) -> datetime | None:
-    if raw is None:
-        return None
-    return datetime.strptime(raw, _TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def _feed(r: aiosqlite.Row) -> Feed:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
+from bot.store.common import load_sources, stamp
+from bot.store.common import parse_stamp as _parse
 from bot.store.database import Database
 from bot.store.models import (
     DeliveryJob,
@@ -25,24 +27,10 @@ from bot.store.models import (
     Source,
 )
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 LIVE = ("active", "paused")  # subscriptions that receive news (paused ones once they recover)
 DELIVERY_STATES = ("pending", "sending", "publish_pending", "publishing", "sent", "failed",
                    "cancelled")
 _OPEN = "('pending', 'sending', 'publish_pending', 'publishing')"
-
-
-def stamp(moment: datetime) -> str:
-    """The one stored time format: UTC, fixed width, so text order is time order."""
-    if moment.tzinfo is None:
-        raise ValueError("store times must be timezone-aware")
-    return moment.astimezone(UTC).strftime(_TIME_FORMAT)
-
-
-def _parse(raw: str | None) -> datetime | None:
-    if raw is None:
-        return None
-    return datetime.strptime(raw, _TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def _subscription(r: aiosqlite.Row, prefix: str = "") -> NewsSubscription:
@@ -89,8 +77,7 @@ class NewsRepository:
     # ---- items ----------------------------------------------------------------------------
 
     async def _sources(self) -> dict[str, Source]:
-        rows = await self._db.fetch_all("SELECT seed_key, title, site, url FROM sources")
-        return {r["seed_key"]: Source(r["seed_key"], r["title"], r["site"], r["url"]) for r in rows}
+        return await load_sources(self._db)
 
     @staticmethod
     def _item(r: aiosqlite.Row, sources: dict[str, Source], prefix: str = "") -> NewsItem:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 
 import aiosqlite
 
+from bot.store.common import load_sources
 from bot.store.database import Database
 from bot.store.models import (
     DailyQuoteSchedule,
@@ -96,8 +97,7 @@ class QuotesRepository:
     # ---- reading quotes ------------------------------------------------------------------
 
     async def _sources(self) -> dict[str, Source]:
-        rows = await self._db.fetch_all("SELECT seed_key, title, site, url FROM sources")
-        return {r["seed_key"]: Source(r["seed_key"], r["title"], r["site"], r["url"]) for r in rows}
+        return await load_sources(self._db)
 
     @staticmethod
     def _quote(r: aiosqlite.Row, sources: dict[str, Source]) -> Quote:

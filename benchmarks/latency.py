@@ -1,6 +1,6 @@
 """Interaction latency: from the emulator dispatching INTERACTION_CREATE to the bot's
 interaction callback arriving at the emulator, one interaction at a time, on a store grown to
-benchmark size.
+benchmark size, with the bot in its own process (`python -m bot run`).
 
 Both ends are timestamps the emulator takes on one clock: `InteractionRecord.dispatched_at`
 (after the gateway frame was written) and the callback request's `RecordedRequest.time` (when
@@ -22,12 +22,12 @@ from typing import Any
 
 from benchmarks.bulk import add_synthetic
 from benchmarks.figures import Figure, Section, percentile
+from benchmarks.processes import READY_MARK, ChildBot, child_env, heartstopper_argv
 from benchmarks.synthetic import SyntheticCanon, synthesize
 from benchmarks.workspace import add_members, bot_settings, members
 from bot.emulator import Emulator, UserSpec, default_config
 from bot.emulator.results import InteractionRecord
 from bot.emulator.testing import running_emulator
-from bot.harness import BotRunner, emulator_settings
 from bot.seeding import load_seed
 from bot.store import Store
 
@@ -36,6 +36,7 @@ SLOWEST_KEPT = 8  # the slowest calls of each case, with their inputs, kept in t
 # bot/errors.py's answer to an unexpected exception: a reply, but a failed call.
 BOT_ERROR_MARK = "logged with reference"
 BASELINE_RATIO = 1.5
+READY_TIMEOUT = 60.0
 
 # One call: given the emulator and who invokes, run one interaction and return its record.
 Call = Callable[[Emulator, UserSpec], Awaitable[InteractionRecord]]
@@ -165,36 +166,36 @@ async def run(*, characters: int, quotes: int, calls: int, warmup: int, budget: 
         grow_started = time.perf_counter()
         canon = await grow_store(db_path, characters, quotes)
         section.details["grow_seconds"] = round(time.perf_counter() - grow_started, 1)
-        # No OpenAPI validation of the bot's requests here: the tests check those, and at about
-        # 8 ms of CPU per reply it would load the loop the bot shares with the emulator.
+        seed_names = [c.name for c in load_seed(bot_settings(db_path).seed_dir).characters]
+        # No OpenAPI validation of the bot's requests here: the tests check those, and it would
+        # add about 8 ms of the emulator's CPU to every reply on a 2-core machine.
         config = default_config(guilds=1, spec_path=None)
+        guild_id = config.guilds[0].id
         fans = members(max(50, calls + warmup))
         add_members(config, fans)
+        async with await Store.open(db_path) as store:
+            stats = await store.stats()
+            section.details["store"] = {"characters": stats.characters,
+                                        "quotes": stats.quotes_canon}
+            speakers = list(await store.quotes.speakers(guild_id, "", limit=200))
         async with running_emulator(config) as emu:
-            runner = BotRunner(emu, emulator_settings(bot_settings(db_path), emu))
-            await runner.start()
+            # The bot runs as it does in production: its own process (`python -m bot run`), so
+            # its event loop and interpreter lock serve the bot alone, as they would against
+            # Discord; the emulator's work does not land inside the bot's figures.
+            env = child_env(emu, db_path, DEV_GUILD_ID=str(guild_id), LOG_LEVEL="INFO")
+            bot = await ChildBot(heartstopper_argv(), env).start()
             try:
-                assert runner.store is not None
-                stats = await runner.store.stats()
-                section.details["store"] = {"characters": stats.characters,
-                                            "quotes": stats.quotes_canon}
-                seed_names = [c.name for c in load_seed(runner.settings.seed_dir).characters]
-                speakers = await _speakers(runner.store, emu)
-                commands = {c["name"] for c in emu.synced_commands()}
+                await bot.wait_for(READY_MARK, READY_TIMEOUT)
+                commands = {c["name"] for c in emu.synced_commands(guild_id)}
                 cases = build_cases(canon, seed_names, speakers, commands, random.Random(11))
                 results = {}
                 for case in cases:
                     results[case.key] = await _measure(emu, case, fans, calls, warmup, budget)
             finally:
-                await runner.stop()
+                await bot.stop()
     _report(section, cases, results)
     section.seconds = time.perf_counter() - started
     return section
-
-
-async def _speakers(store: Store, emu: Emulator) -> list[str]:
-    """People with quotes, for the person filter: what its autocomplete would offer."""
-    return list(await store.quotes.speakers(emu.config.guilds[0].id, "", limit=200))
 
 
 async def _measure(emu: Emulator, case: Case, fans: list[UserSpec], calls: int,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.store.cache import ReadCache
 from bot.store.canon import CanonRepository
 from bot.store.database import Database, StoreError, load_migrations
 from bot.store.feeds import FeedsRepository
@@ -22,11 +23,12 @@ __all__ = ["Store", "StoreError", "load_migrations"]
 class Store:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self.canon = CanonRepository(database)
+        self.cache = ReadCache(database)
+        self.canon = CanonRepository(database, self.cache)
         self.feeds = FeedsRepository(database)
         self.guilds = GuildRepository(database)
-        self.news = NewsRepository(database)
-        self.quotes = QuotesRepository(database)
+        self.news = NewsRepository(database, self.cache)
+        self.quotes = QuotesRepository(database, self.cache)
 
     @classmethod
     async def open(cls, path: Path, *, migrate_to: int | None = None) -> Store:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import aiosqlite
 
-from bot.store.common import load_sources
+from bot.store.cache import ReadCache
 from bot.store.database import Database
 from bot.store.models import (
     Award,
@@ -29,9 +29,11 @@ def _json_list(raw: str | None) -> list:
 
 
 class CanonRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, cache: ReadCache) -> None:
         self._db = database
+        self._cache = cache
         self._generation = 0
+        self._data_version: int | None = None
 
     # ---- seeding -------------------------------------------------------------------------
 
@@ -151,6 +153,7 @@ class CanonRepository:
                      json.dumps(a.sources)),
                 )
         self._generation += 1
+        self._cache.clear()
         return {
             "sources": len(seed.sources), "people": len(seed.people),
             "characters": len(seed.characters), "quotes": len(seed.quotes),
@@ -168,8 +171,11 @@ class CanonRepository:
         """Changes whenever canon may have changed: a seed through this store bumps the
         generation, and a commit by another connection (`heartstopper-bot db seed` while the bot
         runs) changes SQLite's data_version."""
-        data_version = await self._db.fetch_value("PRAGMA data_version")
-        return int(data_version or 0), self._generation
+        data_version = int(await self._db.fetch_value("PRAGMA data_version") or 0)
+        if data_version != self._data_version:
+            self._cache.clear()  # another process wrote: what was read may be stale
+            self._data_version = data_version
+        return data_version, self._generation
 
     async def is_seeded(self) -> bool:
         return bool(await self._db.fetch_value("SELECT EXISTS (SELECT 1 FROM characters)"))
@@ -177,7 +183,7 @@ class CanonRepository:
     # ---- reading -------------------------------------------------------------------------
 
     async def sources(self) -> dict[str, Source]:
-        return await load_sources(self._db)
+        return await self._cache.sources()
 
     @staticmethod
     def _cite(sources: dict[str, Source], raw: str | None) -> tuple[Source, ...]:
@@ -224,9 +230,15 @@ class CanonRepository:
             for r in rows
         ]
 
-    async def character_quote_ids(self, character_id: int, guild_id: int | None) -> list[int]:
+    async def character_quote_ids(self, character_id: int, guild_id: int | None
+                                  ) -> tuple[int, ...]:
         """Quotes about this character or by the person who plays them, visible in the guild
-        (canon ones everywhere, approved submissions only where they were made)."""
+        (canon ones everywhere, approved submissions only where they were made), in id order.
+        Kept in the read cache: every character card shows their number."""
+        cached = self._cache.quote_ids(character_id, guild_id)
+        if cached is not None:
+            return cached
+        epoch = self._cache.epoch
         # Two indexed lookups joined by UNION, each driven from the few rows it needs (CROSS
         # JOIN fixes the order): with OR, or left to the planner without statistics, SQLite
         # scanned every quote (60-80 ms at 100,000 quotes).
@@ -241,7 +253,9 @@ class CanonRepository:
             " ORDER BY 1",
             {"guild": guild_id, "character": character_id},
         )
-        return [r["id"] for r in rows]
+        ids = tuple(r["id"] for r in rows)
+        self._cache.keep_quote_ids(character_id, guild_id, ids, epoch)
+        return ids
 
     async def seasons(self) -> list[Season]:
         sources = await self.sources()

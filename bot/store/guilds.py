@@ -8,15 +8,22 @@ from bot.store.database import Database
 class GuildRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
+        # guild id -> watched season, for servers seen since start: read by every card, and
+        # written only through this repository (one bot process owns the database).
+        self._watched: dict[int, int | None] = {}
 
     async def watched_season(self, guild_id: int | None) -> int | None:
         """How far the server has watched; None means everything released is open."""
         if guild_id is None:
             return None
+        if guild_id in self._watched:
+            return self._watched[guild_id]
         value = await self._db.fetch_value(
             "SELECT watched_season FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
-        return None if value is None else int(value)
+        watched = None if value is None else int(value)
+        # setdefault: a set_watched_season that finished while this read was queued wins.
+        return self._watched.setdefault(guild_id, watched)
 
     async def set_watched_season(self, guild_id: int, season: int | None) -> None:
         async with self._db.transaction() as db:
@@ -26,3 +33,4 @@ class GuildRepository:
                 " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
                 (guild_id, season),
             )
+        self._watched[guild_id] = season

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.store.common import load_sources, stamp
+from bot.store.cache import ReadCache
 from bot.store.common import parse_stamp as _parse
+from bot.store.common import stamp
 from bot.store.database import Database
 from bot.store.models import (
     DeliveryJob,
@@ -71,13 +72,14 @@ _JOB_SELECT = (
 
 
 class NewsRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, cache: ReadCache) -> None:
         self._db = database
+        self._cache = cache
 
     # ---- items ----------------------------------------------------------------------------
 
     async def _sources(self) -> dict[str, Source]:
-        return await load_sources(self._db)
+        return await self._cache.sources()
 
     @staticmethod
     def _item(r: aiosqlite.Row, sources: dict[str, Source], prefix: str = "") -> NewsItem:

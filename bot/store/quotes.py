@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 
 import aiosqlite
 
-from bot.store.common import load_sources
+from bot.store.cache import ReadCache
 from bot.store.database import Database
 from bot.store.models import (
     DailyQuoteSchedule,
@@ -61,6 +61,12 @@ _QUOTE_COLUMNS = (
 )
 
 
+async def _first(db: aiosqlite.Connection, sql: str, params: tuple | dict
+                 ) -> aiosqlite.Row | None:
+    rows = await db.execute_fetchall(sql, params)
+    return next(iter(rows), None)
+
+
 class InvalidSearch(ValueError):
     """FTS5 could not read the search expression."""
 
@@ -91,13 +97,14 @@ def _filter_sql(flt: QuoteFilter) -> tuple[str, dict[str, object]]:
 
 
 class QuotesRepository:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, cache: ReadCache) -> None:
         self._db = database
+        self._cache = cache
 
     # ---- reading quotes ------------------------------------------------------------------
 
     async def _sources(self) -> dict[str, Source]:
-        return await load_sources(self._db)
+        return await self._cache.sources()
 
     @staticmethod
     def _quote(r: aiosqlite.Row, sources: dict[str, Source]) -> Quote:
@@ -191,58 +198,73 @@ class QuotesRepository:
         have been shown the cycle starts again, avoiding the quote that was shown last. Quotes
         added mid-cycle are simply unseen, so they join the current cycle.
         """
+        # The usual case is one statement: pick the next unseen quote and mark it seen (the
+        # trigger of migration 0009 keeps quote_rotations in step); one trip to the database.
+        select, params = self._next_unseen_sql(guild_id, flt, start_key, exclude=False)
+        rows = await self._db.write_one(
+            "INSERT INTO quote_rotation_seen (guild_id, filter_key, quote_id)"
+            f" SELECT :guild, :key, id FROM ({select})"
+            " RETURNING quote_id, (SELECT cycle FROM quote_rotations r"
+            "   WHERE r.guild_id = :guild AND r.filter_key = :key) AS cycle",
+            params,
+        )
+        if rows:
+            quote_id, cycle, new_cycle = int(rows[0]["quote_id"]), int(rows[0]["cycle"]), False
+        else:
+            turned = await self._next_cycle(guild_id, flt, start_key)
+            if turned is None:
+                return None
+            quote_id, cycle, new_cycle = turned
+        quote = await self.quote(quote_id)
+        if quote is None:  # deleted between the draw and the read: draw again
+            return await self.draw(guild_id, flt, start_key)
+        return QuoteDraw(quote, cycle, new_cycle)
+
+    async def _next_cycle(self, guild_id: int, flt: QuoteFilter, start_key: int
+                          ) -> tuple[int, int, bool] | None:
+        """Every match was shown: forget them and start the next cycle (quote id, cycle, whether
+        it is a new cycle); None when nothing matches at all."""
         key = flt.key
         async with self._db.transaction() as db:
-            async with db.execute(
-                "SELECT cycle, last_quote_id FROM quote_rotations"
-                " WHERE guild_id = ? AND filter_key = ?", (guild_id, key),
-            ) as cursor:
-                state = await cursor.fetchone()
-            if state is None:
-                await db.execute(
-                    "INSERT INTO quote_rotations (guild_id, filter_key) VALUES (?, ?)",
-                    (guild_id, key),
-                )
-                cycle, last_id = 1, None
-            else:
-                cycle, last_id = int(state["cycle"]), state["last_quote_id"]
-
-            quote_id = await self._next_unseen(db, guild_id, flt, start_key, exclude=None)
-            new_cycle = False
+            state = await _first(db, "SELECT cycle, last_quote_id FROM quote_rotations"
+                                     " WHERE guild_id = ? AND filter_key = ?", (guild_id, key))
+            cycle, last_id = (1, None) if state is None else (int(state[0]), state[1])
+            await db.execute(
+                "DELETE FROM quote_rotation_seen WHERE guild_id = ? AND filter_key = ?",
+                (guild_id, key),
+            )
+            quote_id = None
+            # Avoid repeating the quote shown last, unless it is the only one (a pool of one).
+            for exclude in ((True, False) if last_id is not None else (False,)):
+                select, params = self._next_unseen_sql(guild_id, flt, start_key, exclude=exclude,
+                                                       last_id=last_id)
+                row = await _first(db, select, params)
+                if row is not None:
+                    quote_id = int(row[0])
+                    break
             if quote_id is None:
-                await db.execute(
-                    "DELETE FROM quote_rotation_seen WHERE guild_id = ? AND filter_key = ?",
-                    (guild_id, key),
-                )
-                quote_id = await self._next_unseen(db, guild_id, flt, start_key, exclude=last_id)
-                if quote_id is None:  # a pool of one: repeating it is the only choice
-                    quote_id = await self._next_unseen(db, guild_id, flt, start_key, exclude=None)
-                if quote_id is None:
-                    return None
-                if last_id is not None:
-                    cycle += 1
-                    new_cycle = True
+                return None
+            new_cycle = last_id is not None
+            cycle += new_cycle
             await db.execute(
                 "INSERT INTO quote_rotation_seen (guild_id, filter_key, quote_id) VALUES (?, ?, ?)",
                 (guild_id, key, quote_id),
             )
             await db.execute(
-                "UPDATE quote_rotations SET cycle = ?, last_quote_id = ?,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-                " WHERE guild_id = ? AND filter_key = ?",
-                (cycle, quote_id, guild_id, key),
+                "UPDATE quote_rotations SET cycle = ? WHERE guild_id = ? AND filter_key = ?",
+                (cycle, guild_id, key),
             )
-        quote = await self.quote(quote_id)
-        assert quote is not None  # chosen inside the same transaction
-        return QuoteDraw(quote, cycle, new_cycle)
+        return quote_id, cycle, new_cycle
 
     @staticmethod
-    async def _next_unseen(db: aiosqlite.Connection, guild_id: int, flt: QuoteFilter,
-                           start_key: int, *, exclude: int | None) -> int | None:
+    def _next_unseen_sql(guild_id: int, flt: QuoteFilter, start_key: int, *, exclude: bool,
+                         last_id: int | None = None) -> tuple[str, dict[str, object]]:
+        """A SELECT of the first unseen match in shuffle_key order from `start_key`, wrapping
+        around (at most one row), and its parameters."""
         where, params = _filter_sql(flt)
-        if exclude is not None:
+        if exclude:
             where += " AND q.id <> :exclude"
-            params["exclude"] = exclude
+            params["exclude"] = last_id
         # Left to itself the planner prefers quotes_by_status and sorts the whole pool.
         index = (_WALK_BY_PERSON if flt.person is not None
                  else _WALK_BY_SEASON if flt.season is not None else _WALK_ALL)
@@ -252,23 +274,21 @@ class QuotesRepository:
             # them, rather than walk the pool hoping to meet one (50 ms at 100,000 quotes).
             source = ("quote_characters qc CROSS JOIN quotes q ON q.id = qc.quote_id"
                       " AND qc.character_id = :character")
-        sql = (
-            f"SELECT q.id FROM {source}"
-            f" WHERE q.shuffle_key BETWEEN :low AND :high AND {_IN_POOL}{where}"
-            " AND NOT EXISTS (SELECT 1 FROM quote_rotation_seen s WHERE s.guild_id = :guild"
-            "   AND s.filter_key = :key AND s.quote_id = q.id)"
-            " ORDER BY q.shuffle_key LIMIT 1"
-        )
-        base = {"guild": guild_id, "key": flt.key, **params}
-        # From the random point to the end of the order, then from its start (wrap around).
-        for low, high in ((start_key, _MAX_KEY), (_MIN_KEY, start_key - 1)):
-            if low > high:
-                continue
-            async with db.execute(sql, {**base, "low": low, "high": high}) as cursor:
-                row = await cursor.fetchone()
-            if row is not None:
-                return int(row[0])
-        return None
+
+        def walk(low: str, high: str) -> str:
+            return (
+                f"SELECT * FROM (SELECT q.id FROM {source}"
+                f" WHERE q.shuffle_key BETWEEN {low} AND {high} AND {_IN_POOL}{where}"
+                " AND NOT EXISTS (SELECT 1 FROM quote_rotation_seen s WHERE s.guild_id = :guild"
+                "   AND s.filter_key = :key AND s.quote_id = q.id)"
+                " ORDER BY q.shuffle_key LIMIT 1)"
+            )
+
+        # From the random point to the end of the order, then from its start: UNION ALL under
+        # LIMIT 1 runs the second walk only when the first finds nothing.
+        select = f"{walk(':start', ':max_key')} UNION ALL {walk(':min_key', ':start - 1')} LIMIT 1"
+        return select, {"guild": guild_id, "key": flt.key, "start": start_key,
+                        "min_key": _MIN_KEY, "max_key": _MAX_KEY, **params}
 
     # ---- search --------------------------------------------------------------------------
 
@@ -411,6 +431,8 @@ class QuotesRepository:
                 " decided_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE quote_id = ?",
                 (reviewer_id, None if approve else reason, quote_id),
             )
+        if approve:
+            self._cache.clear()  # the quote now counts on its characters' cards
         return await self.submission(quote_id)
 
     async def set_dm_status(self, quote_id: int, status: str) -> None:

@@ -126,12 +126,15 @@ def test_search_page_fits_and_hides_spoilers() -> None:
                            speaker_name="*" * 100, outlet="_" * 200)
     hits = tuple(QuoteSearchHit(long_name, f"{MATCH_START}{NASTY}{MATCH_END} " * 12 + "|" * 999)
                  for _ in range(5))
-    page = QuoteSearchPage(hits, total=1000, page=0, per_page=5)
+    page = QuoteSearchPage(hits, total=1000, page=0, per_page=5, capped=True, ranked=False)
     embed = search_embed("@everyone " + "q" * 300, page, literal=True, help_text="help",
                          watched_season=1)
     assert within_limits(embed)
     assert all(f.value.startswith("||") for f in embed.fields)
-    assert "1,000+ quotes" in (embed.footer.text or "")
+    assert embed.footer.text == "Page 1 of 200+ · 1,000+ quotes · newest first"
+    exact = search_embed("kit", QuoteSearchPage(hits, total=12, page=1, per_page=5),
+                         literal=False, help_text="help", watched_season=None)
+    assert exact.footer.text == "Page 2 of 3 · 12 quotes · best matches first"
     assert "plain text" in (embed.description or "")
     empty = search_embed("nothing", QuoteSearchPage((), 0, 0, 5), literal=False,
                          help_text="help", watched_season=None)

@@ -12,7 +12,13 @@ import pytest
 from bot.quotes.rotation import QuoteRotation
 from bot.store import Store
 from bot.store.models import QuoteFilter
-from bot.store.quotes import MATCH_END, MATCH_START, InvalidSearch
+from bot.store.quotes import (
+    COUNTED_AHEAD,
+    MATCH_END,
+    MATCH_START,
+    RANKED_BELOW,
+    InvalidSearch,
+)
 
 GUILD = 111
 OTHER_GUILD = 222
@@ -171,6 +177,26 @@ async def test_search_covers_speaker_and_outlet_and_pages(seeded_store: Store) -
     second = await quotes.search(GUILD, "connor", page=1, per_page=2)
     assert {h.quote.id for h in by_speaker.hits}.isdisjoint(h.quote.id for h in second.hits)
     assert (await quotes.search(GUILD, "variety")).total == 1
+
+
+async def test_broad_search_counts_ahead_of_the_page_and_shows_newest_first(
+        seeded_store: Store) -> None:
+    ids = []
+    async with seeded_store.database.transaction() as db:
+        for i in range(RANKED_BELOW + COUNTED_AHEAD + 20):
+            rows = await db.execute_fetchall(
+                "INSERT INTO quotes (text, speaker_name, status) VALUES (?, 'Someone', 'canon')"
+                " RETURNING id", (f"Quokka line number {i}",))
+            ids.append(rows[0][0])
+    first = await seeded_store.quotes.search(GUILD, "quokka")
+    assert first.capped and not first.ranked
+    assert first.total == max(RANKED_BELOW, COUNTED_AHEAD)
+    assert [h.quote.id for h in first.hits] == ids[::-1][:5]  # newest first
+    deep = await seeded_store.quotes.search(GUILD, "quokka", page=30)
+    assert deep.total == len(ids) and not deep.capped  # counted further for a deep page
+    assert [h.quote.id for h in deep.hits] == ids[::-1][150:155]
+    narrow = await seeded_store.quotes.search(GUILD, '"line number 7"')
+    assert narrow.ranked and not narrow.capped and narrow.total == 1
 
 
 async def test_search_sees_only_this_servers_pool(seeded_store: Store) -> None:

@@ -26,7 +26,7 @@ from bot.render.text import (
     truncate,
 )
 from bot.store.models import DailyQuoteSchedule, Quote, QuoteSearchPage, QuoteSubmission
-from bot.store.quotes import MATCH_END, MATCH_START, MAX_COUNTED
+from bot.store.quotes import MATCH_END, MATCH_START
 
 # A card's parts add up to well under Discord's 6,000 per embed, whatever they hold: a quote is
 # at most 1,000 characters and escaping can double that.
@@ -193,10 +193,11 @@ def search_embed(query: str, page: QuoteSearchPage, *, literal: bool, help_text:
         embed.add_field(name=safe(f"{number}. {attribution(hit.quote)}", _HIT_NAME_LIMIT),
                         value=value, inline=False)
     if page.total:
-        count = (f"{MAX_COUNTED:,}+ quotes" if page.total >= MAX_COUNTED
-                 else plural(page.total, "quote"))
-        embed.set_footer(text=f"Page {page.page + 1} of {page.page_count} · {count} · "
-                         "best matches first")
+        more = "+" if page.capped else ""
+        count = f"{page.total:,}+ quotes" if page.capped else plural(page.total, "quote")
+        order = "best matches first" if page.ranked else "newest first"
+        embed.set_footer(text=f"Page {page.page + 1} of {page.page_count}{more} · {count} · "
+                         f"{order}")
     return embed
 
 

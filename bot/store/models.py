@@ -265,12 +265,15 @@ class QuoteSearchHit:
 @dataclass(frozen=True, slots=True)
 class QuoteSearchPage:
     hits: tuple[QuoteSearchHit, ...]
-    total: int  # counted up to bot.store.quotes.MAX_COUNTED, no further
+    total: int  # all matches, or (when capped) as many as were counted
     page: int  # 0-based
     per_page: int
+    capped: bool = False  # more match than `total`: counting stopped there
+    ranked: bool = True  # best first; False: newest first (too many matches to rank)
 
     @property
     def page_count(self) -> int:
+        """Pages of the counted matches (at least that many when capped)."""
         return max(1, -(-self.total // self.per_page))
 
 

@@ -10,6 +10,7 @@ command (store queries, rendering) and the HTTP request back.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 import random
@@ -37,6 +38,7 @@ SLOWEST_KEPT = 8  # the slowest calls of each case, with their inputs, kept in t
 BOT_ERROR_MARK = "logged with reference"
 BASELINE_RATIO = 1.5
 READY_TIMEOUT = 60.0
+SETTLE = 0.005  # seconds between calls
 
 # One call: given the emulator and who invokes, run one interaction and return its record.
 Call = Callable[[Emulator, UserSpec], Awaitable[InteractionRecord]]
@@ -188,9 +190,7 @@ async def run(*, characters: int, quotes: int, calls: int, warmup: int, budget: 
                 await bot.wait_for(READY_MARK, READY_TIMEOUT)
                 commands = {c["name"] for c in emu.synced_commands(guild_id)}
                 cases = build_cases(canon, seed_names, speakers, commands, random.Random(11))
-                results = {}
-                for case in cases:
-                    results[case.key] = await _measure(emu, case, fans, calls, warmup, budget)
+                results = await _measure(emu, cases, fans, calls, warmup, budget)
             finally:
                 await bot.stop()
     _report(section, cases, results)
@@ -198,44 +198,68 @@ async def run(*, characters: int, quotes: int, calls: int, warmup: int, budget: 
     return section
 
 
-async def _measure(emu: Emulator, case: Case, fans: list[UserSpec], calls: int,
-                   warmup: int, budget: float) -> dict[str, Any]:
-    """`calls` measured calls after `warmup` unmeasured ones, or as many as fit in `budget`
-    seconds (a very slow case must not hold up the whole run)."""
-    samples: list[float] = []
-    failures: list[str] = []
-    slowest: list[tuple[float, str]] = []
-    users = itertools.cycle(fans)
-    plan = itertools.cycle(case.calls)
-    deadline = time.perf_counter() + budget
-    for i in range(warmup + calls):
-        if time.perf_counter() > deadline:
-            break
-        call = next(plan)
+class _Tally:
+    """One case's samples, failures and slowest calls."""
+
+    def __init__(self, case: Case, fans: list[UserSpec]) -> None:
+        self.case = case
+        self.users = itertools.cycle(fans)
+        self.plan = itertools.cycle(case.calls)
+        self.samples: list[float] = []
+        self.failures: list[str] = []
+        self.slowest: list[tuple[float, str]] = []
+        self.spent = 0.0
+
+    async def call(self, emu: Emulator, measured: bool) -> None:
+        call = next(self.plan)
+        started = time.perf_counter()
         try:
-            record = await call(emu, next(users))
+            record = await call(emu, next(self.users))
         except Exception as exc:  # a failed call is a finding, not a crash of the suite
-            failures.append(f"{type(exc).__name__}: {exc}"[:300])
-            continue
+            self.failures.append(f"{type(exc).__name__}: {exc}"[:300])
+            return
+        finally:
+            self.spent += time.perf_counter() - started
+            # The bot still reads the callback's response after the emulator has it; let that
+            # finish, so one call's tail never lands inside the next call's figure.
+            await asyncio.sleep(SETTLE)
         latency = callback_latency(emu, record)
         if latency is None:
-            failures.append(f"no callback recorded for interaction {record.id}")
-        elif i >= warmup:
-            samples.append(latency * 1000)
-            slowest.append((latency * 1000, getattr(call, "label", "?")))
-            if len(slowest) > 2 * SLOWEST_KEPT:
-                slowest[:] = heapq.nlargest(SLOWEST_KEPT, slowest)
-    return {
-        "n": len(samples),
-        "stopped_by_budget": len(samples) + len(failures) < calls,
-        "p50_ms": percentile(samples, 50),
-        "p99_ms": percentile(samples, 99),
-        "mean_ms": sum(samples) / len(samples) if samples else float("nan"),
-        "max_ms": max(samples) if samples else float("nan"),
-        "failures": len(failures),
-        "failure_examples": failures[:3],
-        "slowest": [(round(ms, 2), label) for ms, label in heapq.nlargest(SLOWEST_KEPT, slowest)],
-    }
+            self.failures.append(f"no callback recorded for interaction {record.id}")
+        elif measured:
+            self.samples.append(latency * 1000)
+            self.slowest.append((latency * 1000, getattr(call, "label", "?")))
+            if len(self.slowest) > 2 * SLOWEST_KEPT:
+                self.slowest[:] = heapq.nlargest(SLOWEST_KEPT, self.slowest)
+
+    def result(self, calls: int) -> dict[str, Any]:
+        samples = self.samples
+        return {
+            "n": len(samples),
+            "stopped_by_budget": len(samples) + len(self.failures) < calls,
+            "p50_ms": percentile(samples, 50),
+            "p99_ms": percentile(samples, 99),
+            "mean_ms": sum(samples) / len(samples) if samples else float("nan"),
+            "max_ms": max(samples) if samples else float("nan"),
+            "failures": len(self.failures),
+            "failure_examples": self.failures[:3],
+            "slowest": [(round(ms, 2), label)
+                        for ms, label in heapq.nlargest(SLOWEST_KEPT, self.slowest)],
+        }
+
+
+async def _measure(emu: Emulator, cases: list[Case], fans: list[UserSpec], calls: int,
+                   warmup: int, budget: float) -> dict[str, dict[str, Any]]:
+    """`calls` measured calls of each case after `warmup` unmeasured ones, the cases taking
+    turns (one call each, round after round) so that whatever else the machine is doing
+    weighs on every case alike and the ratios to the baseline hold. A case stops early once
+    its calls have taken `budget` seconds in all (a very slow case must not hold up the run)."""
+    tallies = [_Tally(case, fans) for case in cases]
+    for i in range(warmup + calls):
+        for tally in tallies:
+            if tally.spent <= budget:
+                await tally.call(emu, measured=i >= warmup)
+    return {t.case.key: t.result(calls) for t in tallies}
 
 
 def _report(section: Section, cases: list[Case], results: dict[str, dict[str, Any]]) -> None:

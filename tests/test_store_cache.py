@@ -121,3 +121,20 @@ async def test_concurrent_draws_never_show_a_quote_twice_in_a_round(
         "SELECT cycle, last_quote_id FROM quote_rotations WHERE guild_id = ? AND filter_key = ?",
         (GUILD, QuoteFilter().key))
     assert state is not None and state["cycle"] == 1 and state["last_quote_id"] in ids
+
+
+async def test_people_quoted_follow_approvals_per_server(seeded_store: Store) -> None:
+    quotes = seeded_store.quotes
+    assert await quotes.speaker_named(GUILD, "  kit   CONNOR ") == "Kit Connor"
+    assert await quotes.speaker_named(GUILD, "Zed Quokka") is None
+    submitted = await quotes.submit(guild_id=GUILD, user_id=5, text="Quokkas are great",
+                                    speaker_name="Zed Quokka", speaker_id=None,
+                                    source_text=None, near_duplicate_of=None)
+    assert "Zed Quokka" not in await quotes.speakers(GUILD, "quok")  # pending: not yet
+    await quotes.decide(submitted.quote.id, guild_id=GUILD, reviewer_id=9, approve=True)
+    assert await quotes.speakers(GUILD, "quok") == ["Zed Quokka"]
+    assert await quotes.speaker_named(GUILD, "zed quokka") == "Zed Quokka"
+    assert await quotes.speakers(OTHER_GUILD, "quok") == []
+    everyone = await quotes.speakers(GUILD, "", limit=100)
+    assert everyone == sorted(everyone, key=str.casefold) and "Zed Quokka" in everyone
+    assert len(await quotes.speakers(GUILD, "", limit=2)) == 2

@@ -1,21 +1,41 @@
 """Reads that every card makes and that almost never change, kept in memory.
 
 A trip to the database thread costs 0.1-0.3 ms on a busy event loop, several times the cost of
-rendering a card, so the sources table and the per-character quote lists are read once and
-reused until something that could change them happens: a seed through this store, a quote
-approved or added here, or a commit by another process (noticed through SQLite's data_version,
-see `CanonRepository.content_version`, polled by the character directory every 30 s).
+rendering a card, so the sources table, the per-character quote lists and the names of the
+people quoted are read once and reused until something that could change them happens: a seed
+through this store, a quote approved here, or a commit by another process (noticed through
+SQLite's data_version, see `CanonRepository.content_version`, polled by the character directory
+every 30 s).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from bot.store.database import Database
 from bot.store.models import Source
 
 # (character id, guild id) -> quote ids. 4,096 entries of a few ids each is well under 1 MiB.
 QUOTE_IDS_KEPT = 4096
+# guild id -> names of people quoted only in that server's approved submissions (usually none).
+GUILD_SPEAKERS_KEPT = 1024
+
+
+def fold(name: str) -> str:
+    """A name as typed, compared without case or repeated spaces."""
+    return " ".join(name.split()).casefold()
+
+
+class SpeakerNames:
+    """People with quotes, A to Z ignoring case, and each by its folded name."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        by_fold: dict[str, str] = {}
+        for name in names:
+            by_fold.setdefault(fold(name), name)
+        self.folded = sorted(by_fold)
+        self.by_fold = by_fold
 
 
 class ReadCache:
@@ -24,6 +44,8 @@ class ReadCache:
         self._sources: dict[str, Source] | None = None
         self._quote_ids: OrderedDict[tuple[int, int | None], tuple[int, ...]] = OrderedDict()
         self._quote_ids_kept = quote_ids_kept
+        self._canon_speakers: SpeakerNames | None = None
+        self._guild_speakers: OrderedDict[int, SpeakerNames] = OrderedDict()
         # Bumped by every clear, so a read that started before a change is not stored after it.
         self._epoch = 0
 
@@ -34,6 +56,8 @@ class ReadCache:
     def clear(self) -> None:
         self._sources = None
         self._quote_ids.clear()
+        self._canon_speakers = None
+        self._guild_speakers.clear()
         self._epoch += 1
 
     async def sources(self) -> dict[str, Source]:
@@ -64,3 +88,24 @@ class ReadCache:
         self._quote_ids.move_to_end((character_id, guild_id))
         while len(self._quote_ids) > self._quote_ids_kept:
             self._quote_ids.popitem(last=False)
+
+    def canon_speakers(self) -> SpeakerNames | None:
+        return self._canon_speakers
+
+    def keep_canon_speakers(self, names: SpeakerNames, epoch: int) -> None:
+        if epoch == self._epoch:
+            self._canon_speakers = names
+
+    def guild_speakers(self, guild_id: int) -> SpeakerNames | None:
+        found = self._guild_speakers.get(guild_id)
+        if found is not None:
+            self._guild_speakers.move_to_end(guild_id)
+        return found
+
+    def keep_guild_speakers(self, guild_id: int, names: SpeakerNames, epoch: int) -> None:
+        if epoch != self._epoch:
+            return
+        self._guild_speakers[guild_id] = names
+        self._guild_speakers.move_to_end(guild_id)
+        while len(self._guild_speakers) > GUILD_SPEAKERS_KEPT:
+            self._guild_speakers.popitem(last=False)

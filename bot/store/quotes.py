@@ -7,6 +7,7 @@ server. Every query below restricts itself to that pool with `_IN_POOL`.
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -14,7 +15,7 @@ from datetime import UTC, date, datetime
 
 import aiosqlite
 
-from bot.store.cache import ReadCache
+from bot.store.cache import ReadCache, SpeakerNames, fold
 from bot.store.database import Database
 from bot.store.models import (
     DailyQuoteSchedule,
@@ -154,34 +155,54 @@ class QuotesRepository:
         return int(value or 0)
 
     async def speakers(self, guild_id: int, typed: str = "", *, limit: int = 25) -> list[str]:
-        """Names of people with quotes in this server's pool containing `typed`, A to Z."""
-        pattern = "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        # A skip scan: one index seek per distinct name rather than a pass over every quote.
-        rows = await self._db.fetch_all(
-            "WITH RECURSIVE names(name) AS ("
-            "  SELECT (SELECT speaker_name FROM quotes"
-            "          ORDER BY speaker_name COLLATE NOCASE LIMIT 1)"
-            "  UNION ALL"
-            "  SELECT (SELECT speaker_name FROM quotes WHERE speaker_name > names.name"
-            "          COLLATE NOCASE ORDER BY speaker_name COLLATE NOCASE LIMIT 1)"
-            "  FROM names WHERE names.name IS NOT NULL)"
-            " SELECT name FROM names WHERE name IS NOT NULL"
-            " AND name LIKE :pattern ESCAPE '\\'"
-            " AND EXISTS (SELECT 1 FROM quotes q WHERE q.speaker_name = names.name"
-            f"   COLLATE NOCASE AND {_IN_POOL})"
-            " LIMIT :limit",
-            {"guild": guild_id, "pattern": pattern, "limit": limit},
-        )
-        return [r["name"] for r in rows]
+        """Names of people with quotes in this server's pool containing `typed` (ignoring
+        case), A to Z."""
+        wanted = fold(typed)
+        canon, here = await self._speaker_names(guild_id)
+        found: list[str] = []
+        for folded in heapq.merge(canon.folded, here.folded):
+            if wanted in folded:  # `here` leaves out names `canon` has: no duplicates
+                found.append(canon.by_fold.get(folded) or here.by_fold[folded])
+                if len(found) >= limit:
+                    break
+        return found
 
     async def speaker_named(self, guild_id: int, name: str) -> str | None:
         """The speaker name as stored, if someone by that name (any case) has quotes here."""
-        value = await self._db.fetch_value(
-            f"SELECT q.speaker_name FROM quotes q WHERE q.speaker_name = :name COLLATE NOCASE"
-            f" AND {_IN_POOL} LIMIT 1",
-            {"guild": guild_id, "name": " ".join(name.split())},
-        )
-        return None if value is None else str(value)
+        canon, here = await self._speaker_names(guild_id)
+        folded = fold(name)
+        return canon.by_fold.get(folded) or here.by_fold.get(folded)
+
+    async def _speaker_names(self, guild_id: int) -> tuple[SpeakerNames, SpeakerNames]:
+        """(people with canon quotes, people quoted only in this server's approved
+        submissions), from the read cache: autocomplete asks on every keystroke."""
+        epoch = self._cache.epoch
+        canon = self._cache.canon_speakers()
+        if canon is None:
+            # A skip scan: one index seek per distinct name rather than a pass over every quote.
+            rows = await self._db.fetch_all(
+                "WITH RECURSIVE names(name) AS ("
+                "  SELECT (SELECT speaker_name FROM quotes"
+                "          ORDER BY speaker_name COLLATE NOCASE LIMIT 1)"
+                "  UNION ALL"
+                "  SELECT (SELECT speaker_name FROM quotes WHERE speaker_name > names.name"
+                "          COLLATE NOCASE ORDER BY speaker_name COLLATE NOCASE LIMIT 1)"
+                "  FROM names WHERE names.name IS NOT NULL)"
+                " SELECT name FROM names WHERE name IS NOT NULL"
+                " AND EXISTS (SELECT 1 FROM quotes q WHERE q.speaker_name = names.name"
+                "   COLLATE NOCASE AND q.status = 'canon')"
+            )
+            canon = SpeakerNames(r["name"] for r in rows)
+            self._cache.keep_canon_speakers(canon, epoch)
+        here = self._cache.guild_speakers(guild_id)
+        if here is None:
+            rows = await self._db.fetch_all(
+                "SELECT DISTINCT speaker_name FROM quotes"
+                " WHERE status = 'approved' AND guild_id = ?", (guild_id,))
+            here = SpeakerNames(r["speaker_name"] for r in rows
+                                if fold(r["speaker_name"]) not in canon.by_fold)
+            self._cache.keep_guild_speakers(guild_id, here, epoch)
+        return canon, here
 
     async def person_named(self, name: str) -> Person | None:
         """A person of the seed whose name is `name` (any case), to attribute a submission."""

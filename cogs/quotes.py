@@ -48,7 +48,7 @@ from bot.render.quotes import (
     submitted_text,
 )
 from bot.render.text import CHOICE_NAME_LIMIT, CHOICES_MAX, escape, truncate
-from bot.store.models import Character, QuoteFilter, QuoteSubmission
+from bot.store.models import Character, QuoteDraw, QuoteFilter, QuoteSubmission
 
 NO_MENTIONS = discord.AllowedMentions.none()
 MAX_SEASON = 20
@@ -117,9 +117,10 @@ class Quotes(commands.Cog):
         guild_id = _guild_id(interaction)
         flt = await self.resolve_filter(guild_id, person, character, season)
         self.random_cooldown.hit(interaction)
-        embed, view = await self.next_quote(interaction, flt)
-        await interaction.response.send_message(embed=embed, view=view,
-                                                allowed_mentions=NO_MENTIONS)
+        async with self.rotation.draw(guild_id, flt) as draw:
+            embed, view = await self.quote_card(interaction, flt, draw)
+            await interaction.response.send_message(embed=embed, view=view,
+                                                    allowed_mentions=NO_MENTIONS)
 
     @random.autocomplete("person")
     async def _person_choices(self, interaction: discord.Interaction,
@@ -297,11 +298,10 @@ class Quotes(commands.Cog):
             labels.append(f"concerning season {flt.season}")
         return " ".join(labels) or None
 
-    async def next_quote(self, interaction: discord.Interaction,
-                         flt: QuoteFilter) -> tuple[discord.Embed, discord.ui.View]:
-        """The next quote of the rotation as a card, with its Another button."""
+    async def quote_card(self, interaction: discord.Interaction, flt: QuoteFilter,
+                         draw: QuoteDraw | None) -> tuple[discord.Embed, discord.ui.View]:
+        """A quote of the rotation as a card, with its Another button."""
         guild_id = _guild_id(interaction)
-        draw = await self.rotation.next(guild_id, flt)
         if draw is None:
             raise UserFacingError(no_match_text(await self.describe(flt)))
         watched = await self.bot.store.guilds.watched_season(guild_id)
@@ -320,10 +320,11 @@ class Quotes(commands.Cog):
                 raise UserFacingError("That quote is gone; run `/quote random` again.")
             person = shown.speaker_name
         self.random_cooldown.hit(interaction)
-        embed, view = await self.next_quote(
-            interaction, QuoteFilter(person, request.character_id, request.season))
-        await interaction.response.edit_message(embed=embed, view=view,
-                                                allowed_mentions=NO_MENTIONS)
+        flt = QuoteFilter(person, request.character_id, request.season)
+        async with self.rotation.draw(_guild_id(interaction), flt) as draw:
+            embed, view = await self.quote_card(interaction, flt, draw)
+            await interaction.response.edit_message(embed=embed, view=view,
+                                                    allowed_mentions=NO_MENTIONS)
 
     # ---- search ----------------------------------------------------------------------------
 

@@ -63,3 +63,13 @@ def test_typos_are_found_in_a_large_index() -> None:
         found, candidates = index.resolve(typed)
         best = found or candidates[0].character
         assert best.name == "Charlie Spring", typed
+
+
+def test_short_query_answers_are_kept_until_the_next_rebuild() -> None:
+    index = CharacterIndex([make(1, "Charlie Spring"), make(2, "Tao Xu")])
+    first = index.search("c")
+    assert [m.character.name for m in first] == ["Charlie Spring"]
+    assert index.search("C") == first  # the kept answer, same as a fresh one
+    index.rebuild([make(1, "Charlie Spring"), make(3, "Christian"), make(2, "Tao Xu")])
+    assert [m.character.name for m in index.search("c")] == ["Charlie Spring", "Christian"]
+    assert [m.character.name for m in index.search("ch")] == ["Charlie Spring", "Christian"]

@@ -65,6 +65,17 @@ async def test_every_quote_once_before_any_repeat(seeded_store: Store) -> None:
     assert second[0] != first[-1]  # a new round never opens with the quote that closed the last
 
 
+async def test_a_quote_whose_reply_failed_is_not_counted_as_shown(seeded_store: Store) -> None:
+    n = await seeded_store.quotes.pool_size(GUILD)
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(6))
+    with pytest.raises(RuntimeError):
+        async with rotation.draw(GUILD) as failed:
+            assert failed is not None
+            raise RuntimeError("the reply did not go out")
+    shown = await _draw_ids(rotation, n)
+    assert len(set(shown)) == n and failed.quote.id in shown  # still in this round
+
+
 async def test_draws_report_the_round(seeded_store: Store) -> None:
     rotation = QuoteRotation(seeded_store.quotes, random.Random(2))
     flt = QuoteFilter(person="Joe Locke")

@@ -87,6 +87,9 @@ _BAR_SLACK = 0.01
 _PICK_COST = 3
 # A typed name resolves on its own only when it is good and clearly ahead of the runner-up.
 RESOLVE_SCORE = 80.0
+# Queries up to this many characters have their answers kept (see _search).
+SHORT_QUERY = 2
+SHORT_ANSWERS_KEPT = 4096
 RESOLVE_MARGIN = 6.0
 
 
@@ -246,6 +249,7 @@ class CharacterIndex:
 
     def rebuild(self, characters: Iterable[Character]) -> None:
         self._characters = {c.id: c for c in characters}
+        self._short_answers: dict[tuple[str, int, bool], list[Match]] = {}
         entries: list[_Entry] = []
         for c in self._characters.values():
             entries.append(_Entry(normalise(c.name), c.name, c.id, Kind.NAME))
@@ -315,6 +319,20 @@ class CharacterIndex:
         return self._search(normalise(query), limit, typos=True)
 
     def _search(self, q: str, limit: int, *, typos: bool) -> list[Match]:
+        if len(q) > SHORT_QUERY:
+            return self._rank(q, limit, typos=typos)
+        # A letter or two is what every fan types first, and the slowest to answer (thousands
+        # of names share it at 10,000 characters); there are few such queries, so each answer
+        # is kept until the next rebuild.
+        key = (q, limit, typos)
+        found = self._short_answers.get(key)
+        if found is None:
+            found = self._rank(q, limit, typos=typos)
+            if len(self._short_answers) < SHORT_ANSWERS_KEPT:  # any two characters can be typed
+                self._short_answers[key] = found
+        return found
+
+    def _rank(self, q: str, limit: int, *, typos: bool) -> list[Match]:
         if not q:
             return [Match(c, 0.0, c.name, Kind.NAME) for c in self._by_name[:limit]]
         best: dict[int, tuple[float, int]] = {}

@@ -1,19 +1,53 @@
-"""Which quote comes next: a random starting point handed to the store's rotation walk."""
+"""Which quote comes next: a random starting point handed to the store's rotation walk, and
+the rule that a quote counts as shown only once it was."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from bot.store.models import QuoteDraw, QuoteFilter
 from bot.store.quotes import QuotesRepository
+
+log = logging.getLogger(__name__)
 
 
 class QuoteRotation:
     def __init__(self, quotes: QuotesRepository, rng: random.Random | None = None) -> None:
         self._quotes = quotes
         self._rng = rng or random.SystemRandom()
+        # One lock per rotation in use (server and filter), gone when no draw holds it.
+        self._locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary())
+
+    @asynccontextmanager
+    async def draw(self, guild_id: int, flt: QuoteFilter | None = None
+                   ) -> AsyncIterator[QuoteDraw | None]:
+        """The next quote of this server's rotation for `flt` (None when nothing matches),
+        counted as shown when the block ends without an error: a reply that failed leaves it
+        for next time, and the write happens after the reply, not before it. Draws of one
+        rotation take turns, so two at once never show the same quote."""
+        flt = flt or QuoteFilter()
+        lock = self._locks.setdefault((guild_id, flt.key), asyncio.Lock())
+        async with lock:
+            start = self._rng.getrandbits(64) - 2**63  # anywhere in SQLite's INTEGER range
+            draw = await self._quotes.peek(guild_id, flt, start)
+            yield draw
+            if draw is None:
+                return
+            try:
+                await self._quotes.mark_shown(guild_id, flt, draw.quote.id)
+            except Exception:
+                # The member has the quote already; at worst it comes round again this cycle.
+                log.exception("could not count quote %d as shown in server %d", draw.quote.id,
+                              guild_id)
 
     async def next(self, guild_id: int, flt: QuoteFilter | None = None) -> QuoteDraw | None:
-        """The next quote of this server's rotation for `flt`; None when nothing matches."""
-        start = self._rng.getrandbits(64) - 2**63  # anywhere in SQLite's INTEGER range
-        return await self._quotes.draw(guild_id, flt or QuoteFilter(), start)
+        """The next quote, counted as shown at once (for callers that handle a failed post
+        themselves, such as the quote of the day)."""
+        async with self.draw(guild_id, flt) as draw:
+            return draw

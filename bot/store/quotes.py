@@ -217,40 +217,45 @@ class QuotesRepository:
 
     # ---- rotation ------------------------------------------------------------------------
 
-    async def draw(self, guild_id: int, flt: QuoteFilter, start_key: int) -> QuoteDraw | None:
-        """The next quote of this server's rotation for `flt`, or None if nothing matches.
+    async def peek(self, guild_id: int, flt: QuoteFilter, start_key: int) -> QuoteDraw | None:
+        """The next quote of this server's rotation for `flt`, or None if nothing matches; it
+        counts as shown once `mark_shown` says so (see bot/quotes/rotation.py).
 
         Walks the pool in `shuffle_key` order from `start_key` (a random point chosen by the
         caller), wrapping around, and takes the first quote not yet shown in this cycle. When all
         have been shown the cycle starts again, avoiding the quote that was shown last. Quotes
         added mid-cycle are simply unseen, so they join the current cycle.
         """
-        # The usual case is one statement: pick the next unseen quote and mark it seen (the
-        # trigger of migration 0009 keeps quote_rotations in step); one trip to the database.
+        # The usual case is one read, the quote's columns included: one trip to the database.
         select, params = self._next_unseen_sql(guild_id, flt, start_key, exclude=False)
-        rows = await self._db.write_one(
-            "INSERT INTO quote_rotation_seen (guild_id, filter_key, quote_id)"
-            f" SELECT :guild, :key, id FROM ({select})"
-            " RETURNING quote_id, (SELECT cycle FROM quote_rotations r"
-            "   WHERE r.guild_id = :guild AND r.filter_key = :key) AS cycle",
+        rows = await self._db.fetch_all(
+            f"SELECT {_QUOTE_FIELDS}, (SELECT cycle FROM quote_rotations r"
+            "   WHERE r.guild_id = :guild AND r.filter_key = :key) AS cycle"
+            f" FROM quotes q LEFT JOIN people p ON p.id = q.speaker_id WHERE q.id = ({select})",
             params,
         )
         if rows:
-            quote_id, cycle, new_cycle = int(rows[0]["quote_id"]), int(rows[0]["cycle"]), False
-        else:
-            turned = await self._next_cycle(guild_id, flt, start_key)
-            if turned is None:
-                return None
-            quote_id, cycle, new_cycle = turned
+            return QuoteDraw(self._quote(rows[0], await self._sources()), rows[0]["cycle"] or 1,
+                             False)
+        turned = await self._next_cycle(guild_id, flt, start_key)
+        if turned is None:
+            return None
+        quote_id, cycle, new_cycle = turned
         quote = await self.quote(quote_id)
-        if quote is None:  # deleted between the draw and the read: draw again
-            return await self.draw(guild_id, flt, start_key)
-        return QuoteDraw(quote, cycle, new_cycle)
+        return None if quote is None else QuoteDraw(quote, cycle, new_cycle)
+
+    async def mark_shown(self, guild_id: int, flt: QuoteFilter, quote_id: int) -> None:
+        """Count a quote as shown in this cycle of the rotation (again is harmless)."""
+        # One statement: the trigger of migration 0009 creates the rotation's row if needed and
+        # records this quote as the one shown last.
+        await self._db.write_one(
+            "INSERT OR IGNORE INTO quote_rotation_seen (guild_id, filter_key, quote_id)"
+            " VALUES (?, ?, ?)", (guild_id, flt.key, quote_id))
 
     async def _next_cycle(self, guild_id: int, flt: QuoteFilter, start_key: int
                           ) -> tuple[int, int, bool] | None:
-        """Every match was shown: forget them and start the next cycle (quote id, cycle, whether
-        it is a new cycle); None when nothing matches at all."""
+        """Every match was shown: forget them and start the next cycle. Returns (its first
+        quote, the cycle, whether it is a new cycle), or None when nothing matches at all."""
         key = flt.key
         async with self._db.transaction() as db:
             state = await _first(db, "SELECT cycle, last_quote_id FROM quote_rotations"
@@ -274,12 +279,9 @@ class QuotesRepository:
             new_cycle = last_id is not None
             cycle += new_cycle
             await db.execute(
-                "INSERT INTO quote_rotation_seen (guild_id, filter_key, quote_id) VALUES (?, ?, ?)",
-                (guild_id, key, quote_id),
-            )
-            await db.execute(
-                "UPDATE quote_rotations SET cycle = ? WHERE guild_id = ? AND filter_key = ?",
-                (cycle, guild_id, key),
+                "INSERT INTO quote_rotations (guild_id, filter_key, cycle) VALUES (?, ?, ?)"
+                " ON CONFLICT (guild_id, filter_key) DO UPDATE SET cycle = excluded.cycle",
+                (guild_id, key, cycle),
             )
         return quote_id, cycle, new_cycle
 

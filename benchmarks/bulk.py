@@ -78,3 +78,4 @@ async def add_synthetic(store: Store, canon: SyntheticCanon) -> None:
             [(first_quote + i, characters[key]) for i, q in enumerate(canon.quotes)
              for key in q.about],
         )
+    store.cache.clear()  # canon written behind the repositories' backs

@@ -3,6 +3,7 @@ quote-of-the-day schedule."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -74,6 +75,27 @@ async def test_a_quote_whose_reply_failed_is_not_counted_as_shown(seeded_store: 
             raise RuntimeError("the reply did not go out")
     shown = await _draw_ids(rotation, n)
     assert len(set(shown)) == n and failed.quote.id in shown  # still in this round
+
+
+async def test_a_slow_reply_does_not_hold_up_the_next_draw(seeded_store: Store) -> None:
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(7))
+    picked, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_reply() -> int:
+        async with rotation.draw(GUILD) as draw:
+            assert draw is not None
+            picked.set()
+            await release.wait()  # the reply is still on its way to Discord
+            return draw.quote.id
+
+    first = asyncio.create_task(slow_reply())
+    await picked.wait()
+    second = await asyncio.wait_for(rotation.next(GUILD), 5)  # not stuck behind the first
+    release.set()
+    assert second is not None and second.quote.id != await first
+    n = await seeded_store.quotes.pool_size(GUILD)
+    rest = await _draw_ids(rotation, n - 2)
+    assert {second.quote.id, await first}.isdisjoint(rest)  # both counted as shown
 
 
 async def test_draws_report_the_round(seeded_store: Store) -> None:
@@ -208,6 +230,16 @@ async def test_broad_search_counts_ahead_of_the_page_and_shows_newest_first(
     assert [h.quote.id for h in deep.hits] == ids[::-1][150:155]
     narrow = await seeded_store.quotes.search(GUILD, '"line number 7"')
     assert narrow.ranked and not narrow.capped and narrow.total == 1
+
+
+async def test_exactly_the_counting_limit_of_matches_is_an_exact_count(
+        seeded_store: Store) -> None:
+    async with seeded_store.database.transaction() as db:
+        await db.executemany(
+            "INSERT INTO quotes (text, speaker_name, status) VALUES (?, 'Someone', 'canon')",
+            [(f"Wombat line {i}",) for i in range(RANKED_BELOW)])
+    page = await seeded_store.quotes.search(GUILD, "wombat")
+    assert page.total == RANKED_BELOW and not page.capped
 
 
 async def test_search_sees_only_this_servers_pool(seeded_store: Store) -> None:

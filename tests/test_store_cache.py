@@ -8,6 +8,8 @@ import dataclasses
 import random
 from pathlib import Path
 
+import pytest
+
 from bot.config import DEFAULT_SEED_DIR
 from bot.quotes.rotation import QuoteRotation
 from bot.seeding import load_seed
@@ -100,13 +102,27 @@ async def test_watched_season_is_remembered_and_stored(seeded_store: Store,
     assert await seeded_store.guilds.watched_season(GUILD) is None
 
 
-async def test_a_setting_written_while_a_read_is_queued_wins(seeded_store: Store) -> None:
+async def test_a_setting_written_while_a_read_is_under_way_wins(
+        seeded_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     await seeded_store.guilds.set_watched_season(GUILD, 1)
     fresh = Store(seeded_store.database)  # nothing remembered yet
+    read_done, resume = asyncio.Event(), asyncio.Event()
+    real_fetch = seeded_store.database.fetch_value
+
+    async def fetch_then_wait(sql: str, params: tuple | dict = ()) -> object:
+        value = await real_fetch(sql, params)  # reads 1
+        read_done.set()
+        await resume.wait()  # ...and is slow to come back with it
+        return value
+
+    monkeypatch.setattr(seeded_store.database, "fetch_value", fetch_then_wait)
     read = asyncio.create_task(fresh.guilds.watched_season(GUILD))
+    await read_done.wait()
+    monkeypatch.setattr(seeded_store.database, "fetch_value", real_fetch)
     await fresh.guilds.set_watched_season(GUILD, 3)
+    resume.set()
     await read
-    assert await fresh.guilds.watched_season(GUILD) == 3
+    assert await fresh.guilds.watched_season(GUILD) == 3  # not the 1 the slow read saw
 
 
 async def test_concurrent_draws_never_show_a_quote_twice_in_a_round(
@@ -138,3 +154,17 @@ async def test_people_quoted_follow_approvals_per_server(seeded_store: Store) ->
     everyone = await quotes.speakers(GUILD, "", limit=100)
     assert everyone == sorted(everyone, key=str.casefold) and "Zed Quokka" in everyone
     assert len(await quotes.speakers(GUILD, "", limit=2)) == 2
+
+
+async def test_people_quoted_are_matched_as_the_person_filter_matches_them(
+        seeded_store: Store) -> None:
+    # The filter compares with SQLite's NOCASE (ASCII letters only), so the names do too.
+    for name in ("Zoë Quokka", "ZOË QUOKKA"):
+        submitted = await seeded_store.quotes.submit(
+            guild_id=GUILD, user_id=5, text=f"A line by {name}", speaker_name=name,
+            speaker_id=None, source_text=None, near_duplicate_of=None)
+        await seeded_store.quotes.decide(submitted.quote.id, guild_id=GUILD, reviewer_id=9,
+                                         approve=True)
+    assert await seeded_store.quotes.speakers(GUILD, "quokka") == ["ZOË QUOKKA", "Zoë Quokka"]
+    assert await seeded_store.quotes.speaker_named(GUILD, "zoë quokka") == "Zoë Quokka"
+    assert await seeded_store.quotes.speaker_named(GUILD, "zoË QUOKKA") == "ZOË QUOKKA"

@@ -20,9 +20,13 @@ class QuoteRotation:
     def __init__(self, quotes: QuotesRepository, rng: random.Random | None = None) -> None:
         self._quotes = quotes
         self._rng = rng or random.SystemRandom()
-        # One lock per rotation in use (server and filter), gone when no draw holds it.
+        # One lock per rotation in use (server and filter), gone when no draw holds it: held
+        # only while picking, never while a reply goes out.
         self._locks: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
             weakref.WeakValueDictionary())
+        # Per rotation, the quotes picked and not yet marked shown (their replies are on the
+        # way): the next pick skips them.
+        self._showing: dict[tuple[int, str], set[int]] = {}
 
     @asynccontextmanager
     async def draw(self, guild_id: int, flt: QuoteFilter | None = None
@@ -30,21 +34,38 @@ class QuoteRotation:
         """The next quote of this server's rotation for `flt` (None when nothing matches),
         counted as shown when the block ends without an error: a reply that failed leaves it
         for next time, and the write happens after the reply, not before it. Draws of one
-        rotation take turns, so two at once never show the same quote."""
+        rotation at the same time never show the same quote (unless the pool is smaller than
+        the number of draws)."""
         flt = flt or QuoteFilter()
-        lock = self._locks.setdefault((guild_id, flt.key), asyncio.Lock())
+        key = (guild_id, flt.key)
+        lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
+            showing = self._showing.setdefault(key, set())
             start = self._rng.getrandbits(64) - 2**63  # anywhere in SQLite's INTEGER range
-            draw = await self._quotes.peek(guild_id, flt, start)
-            yield draw
+            draw = await self._quotes.peek(guild_id, flt, start, skip=tuple(showing))
             if draw is None:
-                return
-            try:
-                await self._quotes.mark_shown(guild_id, flt, draw.quote.id)
-            except Exception:
-                # The member has the quote already; at worst it comes round again this cycle.
-                log.exception("could not count quote %d as shown in server %d", draw.quote.id,
-                              guild_id)
+                if not showing:
+                    del self._showing[key]
+            else:
+                showing.add(draw.quote.id)
+        if draw is None:
+            yield None
+            return
+        try:
+            yield draw
+            await self._mark_shown(guild_id, flt, draw)
+        finally:
+            showing.discard(draw.quote.id)
+            if not showing and self._showing.get(key) is showing:
+                del self._showing[key]
+
+    async def _mark_shown(self, guild_id: int, flt: QuoteFilter, draw: QuoteDraw) -> None:
+        try:
+            await self._quotes.mark_shown(guild_id, flt, draw.quote.id)
+        except Exception:
+            # The member has the quote already; at worst it comes round again this cycle.
+            log.exception("could not count quote %d as shown in server %d", draw.quote.id,
+                          guild_id)
 
     async def next(self, guild_id: int, flt: QuoteFilter | None = None) -> QuoteDraw | None:
         """The next quote, counted as shown at once (for callers that handle a failed post

@@ -22,9 +22,13 @@ QUOTE_IDS_KEPT = 4096
 GUILD_SPEAKERS_KEPT = 1024
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def fold(name: str) -> str:
-    """A name as typed, compared without case or repeated spaces."""
-    return " ".join(name.split()).casefold()
+    """A name as typed, without repeated spaces and with SQLite's NOCASE folding (ASCII letters
+    only), so it matches exactly the quotes the person filter's `COLLATE NOCASE` will find."""
+    return " ".join(name.split()).translate(_ASCII_LOWER)
 
 
 class SpeakerNames:

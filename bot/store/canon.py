@@ -43,6 +43,21 @@ class CanonRepository:
         Rows without a seed key (user submissions, owner posts) are never touched, and running
         this twice leaves the same rows: keys are UNIQUE and every write is an upsert.
         """
+        try:
+            await self._write_seed(seed)
+        finally:
+            # Also after a rollback: reads on the shared connection during the transaction
+            # may have seen (and cached) rows that are now gone.
+            self._cache.clear()
+        self._generation += 1
+        return {
+            "sources": len(seed.sources), "people": len(seed.people),
+            "characters": len(seed.characters), "quotes": len(seed.quotes),
+            "seasons": len(seed.seasons), "films": len(seed.films), "news": len(seed.news),
+            "awards": len(seed.awards),
+        }
+
+    async def _write_seed(self, seed: SeedData) -> None:
         async with self._db.transaction() as db:
             for s in seed.sources:
                 await db.execute(
@@ -152,14 +167,6 @@ class CanonRepository:
                     (a.key, a.year, a.award, a.result, json.dumps(a.people),
                      json.dumps(a.sources)),
                 )
-        self._generation += 1
-        self._cache.clear()
-        return {
-            "sources": len(seed.sources), "people": len(seed.people),
-            "characters": len(seed.characters), "quotes": len(seed.quotes),
-            "seasons": len(seed.seasons), "films": len(seed.films), "news": len(seed.news),
-            "awards": len(seed.awards),
-        }
 
     @staticmethod
     async def _upsert_id(db: aiosqlite.Connection, sql: str, params: tuple) -> int:

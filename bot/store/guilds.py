@@ -26,11 +26,17 @@ class GuildRepository:
         return self._watched.setdefault(guild_id, watched)
 
     async def set_watched_season(self, guild_id: int, season: int | None) -> None:
-        async with self._db.transaction() as db:
-            await db.execute(
-                "INSERT INTO guild_settings (guild_id, watched_season) VALUES (?, ?)"
-                " ON CONFLICT(guild_id) DO UPDATE SET watched_season = excluded.watched_season,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-                (guild_id, season),
-            )
+        try:
+            async with self._db.transaction() as db:
+                await db.execute(
+                    "INSERT INTO guild_settings (guild_id, watched_season) VALUES (?, ?)"
+                    " ON CONFLICT(guild_id) DO UPDATE SET"
+                    " watched_season = excluded.watched_season,"
+                    " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                    (guild_id, season),
+                )
+        except BaseException:
+            # A read on the shared connection may have cached the value this rolled back.
+            self._watched.pop(guild_id, None)
+            raise
         self._watched[guild_id] = season

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
 
 import aiosqlite
@@ -217,9 +217,11 @@ class QuotesRepository:
 
     # ---- rotation ------------------------------------------------------------------------
 
-    async def peek(self, guild_id: int, flt: QuoteFilter, start_key: int) -> QuoteDraw | None:
+    async def peek(self, guild_id: int, flt: QuoteFilter, start_key: int, *,
+                   skip: Collection[int] = ()) -> QuoteDraw | None:
         """The next quote of this server's rotation for `flt`, or None if nothing matches; it
-        counts as shown once `mark_shown` says so (see bot/quotes/rotation.py).
+        counts as shown once `mark_shown` says so (see bot/quotes/rotation.py). `skip`: quotes
+        being shown right now, not marked yet.
 
         Walks the pool in `shuffle_key` order from `start_key` (a random point chosen by the
         caller), wrapping around, and takes the first quote not yet shown in this cycle. When all
@@ -227,7 +229,8 @@ class QuotesRepository:
         added mid-cycle are simply unseen, so they join the current cycle.
         """
         # The usual case is one read, the quote's columns included: one trip to the database.
-        select, params = self._next_unseen_sql(guild_id, flt, start_key, exclude=False)
+        select, params = self._next_unseen_sql(guild_id, flt, start_key, exclude=False,
+                                               skip=skip)
         rows = await self._db.fetch_all(
             f"SELECT {_QUOTE_FIELDS}, (SELECT cycle FROM quote_rotations r"
             "   WHERE r.guild_id = :guild AND r.filter_key = :key) AS cycle"
@@ -237,7 +240,7 @@ class QuotesRepository:
         if rows:
             return QuoteDraw(self._quote(rows[0], await self._sources()), rows[0]["cycle"] or 1,
                              False)
-        turned = await self._next_cycle(guild_id, flt, start_key)
+        turned = await self._next_cycle(guild_id, flt, start_key, skip)
         if turned is None:
             return None
         quote_id, cycle, new_cycle = turned
@@ -252,8 +255,8 @@ class QuotesRepository:
             "INSERT OR IGNORE INTO quote_rotation_seen (guild_id, filter_key, quote_id)"
             " VALUES (?, ?, ?)", (guild_id, flt.key, quote_id))
 
-    async def _next_cycle(self, guild_id: int, flt: QuoteFilter, start_key: int
-                          ) -> tuple[int, int, bool] | None:
+    async def _next_cycle(self, guild_id: int, flt: QuoteFilter, start_key: int,
+                          skip: Collection[int]) -> tuple[int, int, bool] | None:
         """Every match was shown: forget them and start the next cycle. Returns (its first
         quote, the cycle, whether it is a new cycle), or None when nothing matches at all."""
         key = flt.key
@@ -266,10 +269,13 @@ class QuotesRepository:
                 (guild_id, key),
             )
             quote_id = None
-            # Avoid repeating the quote shown last, unless it is the only one (a pool of one).
-            for exclude in ((True, False) if last_id is not None else (False,)):
+            # Avoid the quote shown last and those being shown now, unless nothing else is left
+            # (a pool smaller than the draws at once): then any.
+            for exclude, skipped in ((True, skip), (False, skip), (False, ())):
+                if exclude and last_id is None:
+                    continue
                 select, params = self._next_unseen_sql(guild_id, flt, start_key, exclude=exclude,
-                                                       last_id=last_id)
+                                                       last_id=last_id, skip=skipped)
                 row = await _first(db, select, params)
                 if row is not None:
                     quote_id = int(row[0])
@@ -287,13 +293,18 @@ class QuotesRepository:
 
     @staticmethod
     def _next_unseen_sql(guild_id: int, flt: QuoteFilter, start_key: int, *, exclude: bool,
-                         last_id: int | None = None) -> tuple[str, dict[str, object]]:
+                         last_id: int | None = None, skip: Collection[int] = ()
+                         ) -> tuple[str, dict[str, object]]:
         """A SELECT of the first unseen match in shuffle_key order from `start_key`, wrapping
         around (at most one row), and its parameters."""
         where, params = _filter_sql(flt)
         if exclude:
             where += " AND q.id <> :exclude"
             params["exclude"] = last_id
+        if skip:
+            names = [f"skip{i}" for i in range(len(skip))]
+            where += f" AND q.id NOT IN ({', '.join(':' + n for n in names)})"
+            params.update(zip(names, skip, strict=True))
         # Left to itself the planner prefers quotes_by_status and sorts the whole pool.
         index = (_WALK_BY_PERSON if flt.person is not None
                  else _WALK_BY_SEASON if flt.season is not None else _WALK_ALL)
@@ -339,8 +350,10 @@ class QuotesRepository:
             f" WHERE quotes_fts MATCH :expr AND {_IN_POOL}"
         )
         try:
-            total = int(await self._db.fetch_value(
-                f"SELECT COUNT(*) FROM (SELECT 1 {matches} LIMIT :most)", params) or 0)
+            # One past `most`, to tell exactly `most` matches from more.
+            counted = int(await self._db.fetch_value(
+                f"SELECT COUNT(*) FROM (SELECT 1 {matches} LIMIT :most + 1)", params) or 0)
+            total = min(counted, most)
             ranked = total < RANKED_BELOW
             order = "rank" if ranked else "quotes_fts.rowid DESC"
             # The quote's own columns come with the page (one trip, not two).
@@ -356,7 +369,7 @@ class QuotesRepository:
             raise
         sources = await self._sources()
         hits = tuple(QuoteSearchHit(self._quote(r, sources), r["snippet"] or "") for r in rows)
-        return QuoteSearchPage(hits, total, page, per_page, capped=total >= most, ranked=ranked)
+        return QuoteSearchPage(hits, total, page, per_page, capped=counted > most, ranked=ranked)
 
     async def similar_candidates(self, guild_id: int, expression: str, *,
                                  limit: int = 20) -> list[Quote]:
@@ -451,6 +464,18 @@ class QuotesRepository:
                      reason: str | None = None) -> QuoteSubmission | None:
         """Approve or reject a pending submission of this server; None if it was not pending
         any more (another reviewer was faster)."""
+        try:
+            decided = await self._record_decision(quote_id, guild_id, reviewer_id, approve,
+                                                  reason)
+        finally:
+            if approve:  # the quote now counts on cards (and a rollback undoes what was read)
+                self._cache.clear()
+        if not decided:
+            return None
+        return await self.submission(quote_id)
+
+    async def _record_decision(self, quote_id: int, guild_id: int, reviewer_id: int,
+                               approve: bool, reason: str | None) -> bool:
         async with self._db.transaction() as db:
             async with db.execute(
                 "UPDATE quotes SET status = ? WHERE id = ? AND guild_id = ? AND status = 'pending'",
@@ -458,15 +483,13 @@ class QuotesRepository:
             ) as cursor:
                 changed = cursor.rowcount
             if not changed:
-                return None
+                return False
             await db.execute(
                 "UPDATE quote_submissions SET reviewer_id = ?, reason = ?,"
                 " decided_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE quote_id = ?",
                 (reviewer_id, None if approve else reason, quote_id),
             )
-        if approve:
-            self._cache.clear()  # the quote now counts on its characters' cards
-        return await self.submission(quote_id)
+        return True
 
     async def set_dm_status(self, quote_id: int, status: str) -> None:
         async with self._db.transaction() as db:

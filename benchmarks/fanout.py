@@ -4,8 +4,8 @@
 The bot runs as its own process (`python -m bot run`), as it would against Discord, on a fresh
 database with every channel subscribed; the emulator runs in the benchmark's process. A run
 posts one item with `/news post` as the owner and waits until every channel has it: first at
-the default pace (45/s), then bisecting the whole numbers up to 50 for the highest pace that
-draws no 429.
+the default pace (45/s), then bisecting the whole numbers up to the setting's maximum (49) for
+the highest pace that draws no 429.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import HeartstopperBot
-from bot.config import MAX_NEWS_SENDS_PER_SECOND
+from bot.config import DISCORD_REQUESTS_PER_SECOND
 from bot.errors import UserFacingError
 from bot.news import DeliveryTiming, NewsEngine
 from bot.news.pacer import TokenBucket
@@ -247,7 +247,7 @@ class News(commands.GroupCog, name="News", group_name="news",
         await self._require_owner(interaction)
         status = await self.bot.store.news.status()
         embed = status_embed(status, rate=self.bot.settings.news_sends_per_second,
-                             max_rate=MAX_NEWS_SENDS_PER_SECOND, running=self.engine.running,
+                             max_rate=DISCORD_REQUESTS_PER_SECOND, running=self.engine.running,
                              queued=self.engine.in_hand)
         await interaction.response.send_message(embed=embed, ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)

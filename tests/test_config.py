@@ -26,7 +26,7 @@ def test_values_are_parsed() -> None:
         "DISCORD_API_BASE": "http://127.0.0.1:9999/api/v10/",
         "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9999/gateway",
         "LOG_LEVEL": "debug",
-        "NEWS_SENDS_PER_SECOND": "50",
+        "NEWS_SENDS_PER_SECOND": "49",
     })
     assert settings.token == "abc.def.ghi"
     assert settings.database_path == Path("/tmp/x.db")
@@ -34,7 +34,7 @@ def test_values_are_parsed() -> None:
     assert settings.owner_ids == frozenset({1, 2, 3})
     assert settings.api_base == "http://127.0.0.1:9999/api/v10"
     assert settings.log_level == "DEBUG"
-    assert settings.news_sends_per_second == 50
+    assert settings.news_sends_per_second == 49
 
 
 @pytest.mark.parametrize(("name", "value", "expected"), [
@@ -44,7 +44,7 @@ def test_values_are_parsed() -> None:
     ("DISCORD_API_BASE", "discord.com/api", "DISCORD_API_BASE must be a URL starting with http"),
     ("DISCORD_GATEWAY_URL", "http://x/gw", "DISCORD_GATEWAY_URL must be a URL starting with ws"),
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of"),
-    ("NEWS_SENDS_PER_SECOND", "60", "at most 50"),
+    ("NEWS_SENDS_PER_SECOND", "50", "at most 49"),
     ("NEWS_SENDS_PER_SECOND", "fast", "NEWS_SENDS_PER_SECOND must be a number"),
     ("DISCORD_TOKEN", "abc def", "DISCORD_TOKEN must be"),
     ("SHARD_COUNT", "0", "SHARD_COUNT must be auto or a whole number"),

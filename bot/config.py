@@ -135,8 +135,8 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
         if not 0 < rate <= MAX_NEWS_SENDS_PER_SECOND:
             raise ConfigError(
                 f"NEWS_SENDS_PER_SECOND must be a number above 0 and at most "
-                f"{MAX_NEWS_SENDS_PER_SECOND:g} (just under Discord's limit of 50 requests a "
-                f"second), got {rate_raw!r}"
+                f"{MAX_NEWS_SENDS_PER_SECOND:g} (just under Discord's limit of "
+                f"{DISCORD_REQUESTS_PER_SECOND} requests a second), got {rate_raw!r}"
             )
 
     shards_raw = _clean(env, "SHARD_COUNT")

@@ -10,7 +10,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.characters.index import CharacterIndex
 from bot.client import HeartstopperBot
 from bot.errors import UserFacingError
 from bot.quotes.cooldown import MemberCooldown
@@ -91,9 +90,6 @@ class Quotes(commands.Cog):
         # cog keeps it in step with the store (every 30 s), so reading it costs no query.
         self.characters = bot.characters
 
-    def _character_index(self) -> CharacterIndex:
-        return self.characters.index
-
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(AnotherButton)
         await self.characters.refresh()  # built now, not on a member's first keystroke
@@ -135,7 +131,7 @@ class Quotes(commands.Cog):
     @random.autocomplete("character")
     async def _character_choices(self, interaction: discord.Interaction,
                                  current: str) -> list[app_commands.Choice[str]]:
-        index = self._character_index()
+        index = self.characters.index
         matching = (c for c in index.characters if _matches(c, current))
         return [app_commands.Choice(name=truncate(c.name, CHOICE_NAME_LIMIT), value=c.name[:100])
                 for c in itertools.islice(matching, CHOICES_MAX)]
@@ -278,7 +274,7 @@ class Quotes(commands.Cog):
                                       "Pick a name from the suggestions.")
         character_id = None
         if character and character.strip():
-            found = self._character_index().named(character)
+            found = self.characters.index.named(character)
             if found is None:
                 raise UserFacingError(f"I don't know a character called "
                                       f"{escape(truncate(character, 80))}. Pick one from the "
@@ -292,7 +288,7 @@ class Quotes(commands.Cog):
         if flt.person is not None:
             labels.append(f"by {escape(flt.person)}")
         if flt.character_id is not None:
-            found = self._character_index().get(flt.character_id)
+            found = self.characters.index.get(flt.character_id)
             labels.append(f"about {escape(found.name if found else 'that character')}")
         if flt.season is not None:
             labels.append(f"concerning season {flt.season}")

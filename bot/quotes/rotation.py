@@ -43,19 +43,15 @@ class QuoteRotation:
             showing = self._showing.setdefault(key, set())
             start = self._rng.getrandbits(64) - 2**63  # anywhere in SQLite's INTEGER range
             draw = await self._quotes.peek(guild_id, flt, start, skip=tuple(showing))
-            if draw is None:
-                if not showing:
-                    del self._showing[key]
-            else:
+            if draw is not None:
                 showing.add(draw.quote.id)
-        if draw is None:
-            yield None
-            return
         try:
             yield draw
-            await self._mark_shown(guild_id, flt, draw)
+            if draw is not None:
+                await self._mark_shown(guild_id, flt, draw)
         finally:
-            showing.discard(draw.quote.id)
+            if draw is not None:
+                showing.discard(draw.quote.id)
             if not showing and self._showing.get(key) is showing:
                 del self._showing[key]
 

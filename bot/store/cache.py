@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Generic, TypeVar
 
 from bot.store.database import Database
 from bot.store.models import Source
@@ -20,6 +21,9 @@ from bot.store.models import Source
 QUOTE_IDS_KEPT = 4096
 # guild id -> names of people quoted only in that server's approved submissions (usually none).
 GUILD_SPEAKERS_KEPT = 1024
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -42,14 +46,37 @@ class SpeakerNames:
         self.by_fold = by_fold
 
 
+class _Recent(Generic[K, V]):
+    """The `size` most recently used entries."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._size = size
+
+    def get(self, key: K) -> V | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
 class ReadCache:
     def __init__(self, database: Database, *, quote_ids_kept: int = QUOTE_IDS_KEPT) -> None:
         self._db = database
         self._sources: dict[str, Source] | None = None
-        self._quote_ids: OrderedDict[tuple[int, int | None], tuple[int, ...]] = OrderedDict()
-        self._quote_ids_kept = quote_ids_kept
+        self._quote_ids: _Recent[tuple[int, int | None], tuple[int, ...]] = _Recent(
+            quote_ids_kept)
         self._canon_speakers: SpeakerNames | None = None
-        self._guild_speakers: OrderedDict[int, SpeakerNames] = OrderedDict()
+        self._guild_speakers: _Recent[int, SpeakerNames] = _Recent(GUILD_SPEAKERS_KEPT)
         # Bumped by every clear, so a read that started before a change is not stored after it.
         self._epoch = 0
 
@@ -76,22 +103,16 @@ class ReadCache:
             self._sources = sources
         return self._sources
 
+    # Each keep_* stores a read made at `epoch` (taken before the read began), unless the cache
+    # was cleared since.
+
     def quote_ids(self, character_id: int, guild_id: int | None) -> tuple[int, ...] | None:
-        key = (character_id, guild_id)
-        found = self._quote_ids.get(key)
-        if found is not None:
-            self._quote_ids.move_to_end(key)
-        return found
+        return self._quote_ids.get((character_id, guild_id))
 
     def keep_quote_ids(self, character_id: int, guild_id: int | None, ids: tuple[int, ...],
                        epoch: int) -> None:
-        """Store a lookup made at `epoch` (the value of `epoch` before the read began)."""
-        if epoch != self._epoch:
-            return
-        self._quote_ids[(character_id, guild_id)] = ids
-        self._quote_ids.move_to_end((character_id, guild_id))
-        while len(self._quote_ids) > self._quote_ids_kept:
-            self._quote_ids.popitem(last=False)
+        if epoch == self._epoch:
+            self._quote_ids.put((character_id, guild_id), ids)
 
     def canon_speakers(self) -> SpeakerNames | None:
         return self._canon_speakers
@@ -101,15 +122,8 @@ class ReadCache:
             self._canon_speakers = names
 
     def guild_speakers(self, guild_id: int) -> SpeakerNames | None:
-        found = self._guild_speakers.get(guild_id)
-        if found is not None:
-            self._guild_speakers.move_to_end(guild_id)
-        return found
+        return self._guild_speakers.get(guild_id)
 
     def keep_guild_speakers(self, guild_id: int, names: SpeakerNames, epoch: int) -> None:
-        if epoch != self._epoch:
-            return
-        self._guild_speakers[guild_id] = names
-        self._guild_speakers.move_to_end(guild_id)
-        while len(self._guild_speakers) > GUILD_SPEAKERS_KEPT:
-            self._guild_speakers.popitem(last=False)
+        if epoch == self._epoch:
+            self._guild_speakers.put(guild_id, names)

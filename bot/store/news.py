@@ -78,9 +78,6 @@ class NewsRepository:
 
     # ---- items ----------------------------------------------------------------------------
 
-    async def _sources(self) -> dict[str, Source]:
-        return await self._cache.sources()
-
     @staticmethod
     def _item(r: aiosqlite.Row, sources: dict[str, Source], prefix: str = "") -> NewsItem:
         keys = json.loads(r[f"{prefix}source_keys"] or "[]")
@@ -93,19 +90,19 @@ class NewsRepository:
 
     async def item(self, item_id: int) -> NewsItem | None:
         row = await self._db.fetch_one("SELECT * FROM news_items WHERE id = ?", (item_id,))
-        return None if row is None else self._item(row, await self._sources())
+        return None if row is None else self._item(row, await self._cache.sources())
 
     async def item_by_key(self, dedupe_key: str) -> NewsItem | None:
         row = await self._db.fetch_one("SELECT * FROM news_items WHERE dedupe_key = ?",
                                        (dedupe_key,))
-        return None if row is None else self._item(row, await self._sources())
+        return None if row is None else self._item(row, await self._cache.sources())
 
     async def latest(self, limit: int = 1) -> list[NewsItem]:
         """The newest items first: by published date, then by arrival."""
         rows = await self._db.fetch_all(
             "SELECT * FROM news_items ORDER BY published DESC, id DESC LIMIT ?", (limit,)
         )
-        sources = await self._sources()
+        sources = await self._cache.sources()
         return [self._item(r, sources) for r in rows]
 
     async def publish(self, draft: NewsDraft, now: datetime) -> Published:
@@ -278,7 +275,7 @@ class NewsRepository:
             )
         if not rows:
             return []
-        sources = await self._sources()
+        sources = await self._cache.sources()
         jobs = []
         for r in rows:
             d = _delivery(r)

@@ -64,14 +64,9 @@ _QUOTE_FIELDS = (
     " (SELECT json_group_array(c.name) FROM characters c"
     "   WHERE q.speaker_id IS NOT NULL AND c.actor_id = q.speaker_id) AS plays"
 )
-_QUOTE_COLUMNS = f"SELECT {_QUOTE_FIELDS} FROM quotes q LEFT JOIN people p ON p.id = q.speaker_id"
+_QUOTE_FROM = "FROM quotes q LEFT JOIN people p ON p.id = q.speaker_id"
+_QUOTE_COLUMNS = f"SELECT {_QUOTE_FIELDS} {_QUOTE_FROM}"
 
-
-
-async def _first(db: aiosqlite.Connection, sql: str, params: tuple | dict
-                 ) -> aiosqlite.Row | None:
-    rows = await db.execute_fetchall(sql, params)
-    return next(iter(rows), None)
 
 
 class InvalidSearch(ValueError):
@@ -110,9 +105,6 @@ class QuotesRepository:
 
     # ---- reading quotes ------------------------------------------------------------------
 
-    async def _sources(self) -> dict[str, Source]:
-        return await self._cache.sources()
-
     @staticmethod
     def _quote(r: aiosqlite.Row, sources: dict[str, Source]) -> Quote:
         speaker = None
@@ -136,7 +128,7 @@ class QuotesRepository:
         wanted = list(ids)
         if not wanted:
             return []
-        sources = await self._sources()
+        sources = await self._cache.sources()
         marks = ",".join("?" * len(wanted))
         rows = await self._db.fetch_all(f"{_QUOTE_COLUMNS} WHERE q.id IN ({marks})",
                                         tuple(wanted))
@@ -234,12 +226,12 @@ class QuotesRepository:
         rows = await self._db.fetch_all(
             f"SELECT {_QUOTE_FIELDS}, (SELECT cycle FROM quote_rotations r"
             "   WHERE r.guild_id = :guild AND r.filter_key = :key) AS cycle"
-            f" FROM quotes q LEFT JOIN people p ON p.id = q.speaker_id WHERE q.id = ({select})",
+            f" {_QUOTE_FROM} WHERE q.id = ({select})",
             params,
         )
         if rows:
-            return QuoteDraw(self._quote(rows[0], await self._sources()), rows[0]["cycle"] or 1,
-                             False)
+            quote = self._quote(rows[0], await self._cache.sources())
+            return QuoteDraw(quote, rows[0]["cycle"] or 1, False)
         turned = await self._next_cycle(guild_id, flt, start_key, skip)
         if turned is None:
             return None
@@ -261,8 +253,10 @@ class QuotesRepository:
         quote, the cycle, whether it is a new cycle), or None when nothing matches at all."""
         key = flt.key
         async with self._db.transaction() as db:
-            state = await _first(db, "SELECT cycle, last_quote_id FROM quote_rotations"
-                                     " WHERE guild_id = ? AND filter_key = ?", (guild_id, key))
+            # Reads go through the same connection, so they see this transaction's writes.
+            state = await self._db.fetch_one("SELECT cycle, last_quote_id FROM quote_rotations"
+                                             " WHERE guild_id = ? AND filter_key = ?",
+                                             (guild_id, key))
             cycle, last_id = (1, None) if state is None else (int(state[0]), state[1])
             await db.execute(
                 "DELETE FROM quote_rotation_seen WHERE guild_id = ? AND filter_key = ?",
@@ -271,12 +265,12 @@ class QuotesRepository:
             quote_id = None
             # Avoid the quote shown last and those being shown now, unless nothing else is left
             # (a pool smaller than the draws at once): then any.
-            for exclude, skipped in ((True, skip), (False, skip), (False, ())):
-                if exclude and last_id is None:
-                    continue
+            attempts = [(True, skip)] if last_id is not None else []
+            attempts += [(False, skip), (False, ())] if skip else [(False, ())]
+            for exclude, skipped in attempts:
                 select, params = self._next_unseen_sql(guild_id, flt, start_key, exclude=exclude,
                                                        last_id=last_id, skip=skipped)
-                row = await _first(db, select, params)
+                row = await self._db.fetch_one(select, params)
                 if row is not None:
                     quote_id = int(row[0])
                     break
@@ -367,7 +361,7 @@ class QuotesRepository:
             if any(marker in str(exc) for marker in _SEARCH_FAILURES):
                 raise InvalidSearch(str(exc)) from None
             raise
-        sources = await self._sources()
+        sources = await self._cache.sources()
         hits = tuple(QuoteSearchHit(self._quote(r, sources), r["snippet"] or "") for r in rows)
         return QuoteSearchPage(hits, total, page, per_page, capped=counted > most, ranked=ranked)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import ChannelSpec, GuildSpec, MemberSpec, RoleSpec, UserSpec
 from .errors import InvocationError
-from .permissions import Perm
+from .permissions import DEFAULT_BOT, Perm
 from .state import DMChannel
 
 if TYPE_CHECKING:
@@ -481,13 +481,5 @@ class InteractionFactory:
         return {"custom_id": modal.get("custom_id"), "components": out}
 
 
-# What a bot may do in a DM with a user.
-_DM_PERMISSIONS = (
-    Perm.VIEW_CHANNEL
-    | Perm.SEND_MESSAGES
-    | Perm.EMBED_LINKS
-    | Perm.ATTACH_FILES
-    | Perm.READ_MESSAGE_HISTORY
-    | Perm.ADD_REACTIONS
-    | Perm.USE_EXTERNAL_EMOJIS
-)
+# What a bot may do in a DM with a user: the same as a content bot's usual role in a server.
+_DM_PERMISSIONS = DEFAULT_BOT

@@ -73,3 +73,13 @@ def test_short_query_answers_are_kept_until_the_next_rebuild() -> None:
     index.rebuild([make(1, "Charlie Spring"), make(3, "Christian"), make(2, "Tao Xu")])
     assert [m.character.name for m in index.search("c")] == ["Charlie Spring", "Christian"]
     assert [m.character.name for m in index.search("ch")] == ["Charlie Spring", "Christian"]
+
+
+def test_typo_answers_follow_a_rebuild() -> None:
+    """Each typed word's close words are kept between keystrokes, never past a rebuild."""
+    index = CharacterIndex([make(1, "Charlie Spring"), make(2, "Tao Xu")])
+    assert [m.character.name for m in index.search("chralie")] == ["Charlie Spring"]
+    assert [m.character.name for m in index.search("chralie sp")] == ["Charlie Spring"]
+    index.rebuild([make(3, "Charles Darwin"), make(2, "Tao Xu")])
+    assert [m.character.name for m in index.search("chralie")] == ["Charles Darwin"]
+    assert [m.character.name for m in index.search("chralie darw")] == ["Charles Darwin"]

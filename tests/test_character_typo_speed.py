@@ -48,7 +48,7 @@ def typos(rng: random.Random, word: str) -> list[str]:
 def assert_same_as_scanning(words: list[str], typed: list[str]) -> None:
     vocabulary = _Vocabulary(words)
     for word in typed:
-        assert vocabulary.closest(word) == scan_all(words, word), word
+        assert list(vocabulary.closest(word)) == scan_all(words, word), word
 
 
 def test_close_words_match_a_full_scan_in_a_large_vocabulary() -> None:
@@ -78,7 +78,7 @@ def test_ties_keep_the_order_of_the_full_scan() -> None:
     words = list(dict.fromkeys(["zzzz", *tied, "qqqq", "abcd", *(w + "y" for w in tied),
                                 *unlike]))
     assert_same_as_scanning(words, ["abcd", "abce", "bacd", "abcdz"])
-    assert _Vocabulary(words).closest("abcd")[:3] == ["abcd", "abcde", "abcdf"]
+    assert _Vocabulary(words).closest("abcd")[:3] == ("abcd", "abcde", "abcdf")
 
 
 def test_close_words_when_most_words_could_reach_the_bar() -> None:
@@ -94,7 +94,7 @@ def test_close_words_when_most_words_could_reach_the_bar() -> None:
 
 
 def test_close_words_in_tiny_and_empty_vocabularies() -> None:
-    assert _Vocabulary([]).closest("nick") == []
+    assert _Vocabulary([]).closest("nick") == ()
     assert_same_as_scanning(["nick"], ["nick", "nikc", "n", "zzz"])
 
 

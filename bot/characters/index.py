@@ -16,6 +16,7 @@ be close enough, and scores only the rest: the same picks, several times faster.
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import math
 import re
@@ -90,6 +91,8 @@ RESOLVE_SCORE = 80.0
 # Queries up to this many characters have their answers kept (see _search).
 SHORT_QUERY = 2
 SHORT_ANSWERS_KEPT = 4096
+# The close words of this many typed words are kept (see _Vocabulary.closest).
+CLOSE_WORDS_KEPT = 4096
 RESOLVE_MARGIN = 6.0
 
 
@@ -163,8 +166,11 @@ class _Vocabulary:
         self._holding = {key: _bitset(at, len(words)) for key, at in holders.items()}
         self._of_length = {length: _bitset(at, len(words)) for length, at in lengths.items()}
         self._needs: dict[tuple[int, float], list[tuple[int, list[int]]]] = {}
+        # Autocomplete asks again on every keystroke, and only the last typed word changes:
+        # the earlier words' answers are kept (per vocabulary, so a rebuild starts afresh).
+        self.closest = functools.lru_cache(maxsize=CLOSE_WORDS_KEPT)(self._closest)
 
-    def closest(self, word: str) -> list[str]:
+    def _closest(self, word: str) -> tuple[str, ...]:
         """What process.extract(word, words, scorer=fuzz.ratio, score_cutoff=
         CANDIDATE_WORD_CUTOFF, limit=CANDIDATE_WORDS) would pick, in its order.
 
@@ -178,7 +184,7 @@ class _Vocabulary:
                                     limit=CANDIDATE_WORDS)
             if len(found) == CANDIDATE_WORDS:
                 break
-        return [close for close, _, _ in found]
+        return tuple(close for close, _, _ in found)
 
     def _worth_scoring(self, word: str, counts: list[int], bar: float) -> list[str]:
         """The words that could reach `bar`, or all of them when picking those out would cost

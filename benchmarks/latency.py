@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import random
 import tempfile
 import time
@@ -61,7 +62,7 @@ def callback_latency(emu: Emulator, record: InteractionRecord) -> float | None:
     return None
 
 
-def _command(name: str, options: dict[str, Any] | None = None) -> Call:
+def _command(name: str, options: dict[str, Any] | None = None, kind: str = "") -> Call:
     async def call(emu: Emulator, user: UserSpec) -> InteractionRecord:
         result = await emu.invoke(name, options, user=user, settle=0.0)
         if result.errors or not (result.answered or result.deferred):
@@ -72,18 +73,19 @@ def _command(name: str, options: dict[str, Any] | None = None) -> Call:
         return result.record
 
     call.label = f"/{name} {options or ''}".strip()  # type: ignore[attr-defined]
+    call.kind = kind  # type: ignore[attr-defined]
     return call
 
 
-def _autocomplete(name: str, option: str, typed: str, others: dict[str, Any] | None = None
-                  ) -> Call:
+def _autocomplete(name: str, option: str, typed: str, kind: str = "") -> Call:
     async def call(emu: Emulator, user: UserSpec) -> InteractionRecord:
         # Raises NoAnswer unless the bot offered choices; calls run one at a time, so the
         # newest interaction is this one.
-        await emu.autocomplete(name, {**(others or {}), option: typed}, focused=option, user=user)
+        await emu.autocomplete(name, {option: typed}, focused=option, user=user)
         return emu.interactions[-1]
 
     call.label = f"{name} {option}={typed!r}"  # type: ignore[attr-defined]
+    call.kind = kind  # type: ignore[attr-defined]
     return call
 
 
@@ -102,28 +104,34 @@ def _typos(rng: random.Random, name: str) -> str:
 
 
 def build_cases(canon: SyntheticCanon, seed_names: list[str], speakers: list[str],
-                commands: set[str], rng: random.Random) -> list[Case]:
+                commands: set[str], rng: random.Random, distinct: int = 200) -> list[Case]:
+    """The cases, each call tagged with the kind of input it is. /character and autocomplete
+    get at least `distinct` different inputs (as many as there are calls), so that no answer
+    kept from an earlier call can flatter the figures."""
     names = list(canon.character_names) + seed_names
-    sample = rng.sample(names, min(len(names), 200))
-    lookups: list[str] = []
-    for name in sample:
-        lookups += [name, name.split(" ")[0], _typos(rng, name), name[: max(3, len(name) // 2)]]
-    typed: list[str] = [""]
-    for name in sample:
-        for n in (1, 2, 3, 5, 8):
-            typed.append(name[:n])
-        typed.append(_typos(rng, name)[:6])
+    lookups: list[Call] = []
+    for name in rng.sample(names, min(len(names), math.ceil(distinct / 4))):
+        lookups += [_command("character", {"name": name}, "full name"),
+                    _command("character", {"name": name.split(" ")[0]}, "first name"),
+                    _command("character", {"name": _typos(rng, name)}, "typo"),
+                    _command("character", {"name": name[: max(3, len(name) // 2)]},
+                             "half the name")]
+    # A fan typing a name, keystroke by keystroke (a few of them), and with a typo.
+    typed: list[Call] = [_autocomplete("character", "name", "", "empty")]
+    for name in rng.sample(names, min(len(names), math.ceil(distinct / 6))):
+        typed += [_autocomplete("character", "name", name[:n], f"{n} letters" if n > 1 else
+                                "1 letter") for n in (1, 2, 3, 5, 8)]
+        typed.append(_autocomplete("character", "name", _typos(rng, name)[:6], "typo"))
     cases = [
         Case("baseline", "/about (baseline)", [_command("about")]),
-        Case("character", "/character", [_command("character", {"name": q}) for q in lookups]),
-        Case("character_autocomplete", "/character autocomplete",
-             [_autocomplete("character", "name", t) for t in typed], autocomplete=True),
+        Case("character", "/character", lookups),
+        Case("character_autocomplete", "/character autocomplete", typed, autocomplete=True),
     ]
     if "quote" not in commands:
         return cases
     character_filters = rng.sample(seed_names, min(5, len(seed_names))) + rng.sample(
         list(canon.character_names), min(5, len(canon.character_names)))
-    filters: list[dict[str, Any]] = []
+    filters: list[Call] = []
     for i in range(30):
         flt: dict[str, Any] = {}
         kind = i % 5
@@ -133,19 +141,21 @@ def build_cases(canon: SyntheticCanon, seed_names: list[str], speakers: list[str
             flt["character"] = rng.choice(character_filters)
         if kind in (2, 4):
             flt["season"] = rng.randint(1, 3)
-        filters.append(flt)
+        filters.append(_command("quote random", flt, " + ".join(flt)))
     words = canon.words
     # Common, middling and rare words alone and together, a phrase, a prefix, OR, a speaker.
-    searches = [words[0], words[1], words[50], words[200], words[2000], words[5000],
-                f"{words[200]} {words[5000]}", f"{words[3]} {words[40]}",
-                f'"{words[0]} {words[1]}"', f"{words[10][:3]}*", f"{words[7]} OR {words[900]}",
-                rng.choice(speakers)]
+    searches = [(words[0], "common word"), (words[1], "common word"),
+                (words[50], "middling word"), (words[200], "middling word"),
+                (words[2000], "rare word"), (words[5000], "rare word"),
+                (f"{words[200]} {words[5000]}", "two words"),
+                (f"{words[3]} {words[40]}", "two words"),
+                (f'"{words[0]} {words[1]}"', "phrase"), (f"{words[10][:3]}*", "prefix"),
+                (f"{words[7]} OR {words[900]}", "OR"), (rng.choice(speakers), "speaker")]
     cases += [
-        Case("quote_random", "/quote random", [_command("quote random")]),
-        Case("quote_random_filtered", "/quote random (filters)",
-             [_command("quote random", f) for f in filters]),
+        Case("quote_random", "/quote random", [_command("quote random", None, "no filter")]),
+        Case("quote_random_filtered", "/quote random (filters)", filters),
         Case("quote_search", "/quote search",
-             [_command("quote search", {"text": s}) for s in searches]),
+             [_command("quote search", {"text": text}, kind) for text, kind in searches]),
     ]
     return cases
 
@@ -189,7 +199,8 @@ async def run(*, characters: int, quotes: int, calls: int, warmup: int, budget: 
             try:
                 await bot.wait_for(READY_MARK, READY_TIMEOUT)
                 commands = {c["name"] for c in emu.synced_commands(guild_id)}
-                cases = build_cases(canon, seed_names, speakers, commands, random.Random(11))
+                cases = build_cases(canon, seed_names, speakers, commands, random.Random(11),
+                                    distinct=calls + warmup)
                 results = await _measure(emu, cases, fans, calls, warmup, budget)
             finally:
                 await bot.stop()
@@ -208,6 +219,7 @@ class _Tally:
         self.samples: list[float] = []
         self.failures: list[str] = []
         self.slowest: list[tuple[float, str]] = []
+        self.by_kind: dict[str, list[float]] = {}
         self.spent = 0.0
 
     async def call(self, emu: Emulator, measured: bool) -> None:
@@ -228,6 +240,7 @@ class _Tally:
             self.failures.append(f"no callback recorded for interaction {record.id}")
         elif measured:
             self.samples.append(latency * 1000)
+            self.by_kind.setdefault(getattr(call, "kind", ""), []).append(latency * 1000)
             self.slowest.append((latency * 1000, getattr(call, "label", "?")))
             if len(self.slowest) > 2 * SLOWEST_KEPT:
                 self.slowest[:] = heapq.nlargest(SLOWEST_KEPT, self.slowest)
@@ -245,6 +258,10 @@ class _Tally:
             "failure_examples": self.failures[:3],
             "slowest": [(round(ms, 2), label)
                         for ms, label in heapq.nlargest(SLOWEST_KEPT, self.slowest)],
+            # Where a case's tail comes from: its figures per kind of input.
+            "by_kind": {kind: {"n": len(ms), "p50_ms": round(percentile(ms, 50), 3),
+                               "p99_ms": round(percentile(ms, 99), 3)}
+                        for kind, ms in sorted(self.by_kind.items()) if kind},
         }
 
 

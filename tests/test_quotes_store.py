@@ -105,6 +105,49 @@ async def test_draws_report_the_round(seeded_store: Store) -> None:
     assert [(d.cycle, d.new_cycle) for d in draws if d] == [(1, False), (1, False), (2, True)]
 
 
+async def test_a_failed_reply_does_not_turn_the_round(seeded_store: Store) -> None:
+    """The draw that opens a new round turns it only once its reply went out."""
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(8))
+    flt = QuoteFilter(person="Joe Locke")
+    n = await seeded_store.quotes.pool_size(GUILD, flt)
+    first = await _draw_ids(rotation, n, flt)
+    with pytest.raises(RuntimeError):
+        async with rotation.draw(GUILD, flt) as failed:
+            assert failed is not None and (failed.cycle, failed.new_cycle) == (2, True)
+            raise RuntimeError("the reply did not go out")
+    opening = await rotation.next(GUILD, flt)
+    assert opening is not None and (opening.cycle, opening.new_cycle) == (2, True)
+    assert opening.quote.id != first[-1]
+    rest = [await rotation.next(GUILD, flt) for _ in range(n - 1)]
+    assert [(d.cycle, d.new_cycle) for d in rest if d] == [(2, False)] * (n - 1)
+    assert {opening.quote.id, *(d.quote.id for d in rest if d)} == set(first)
+
+
+async def test_draws_at_once_at_the_end_of_a_round_turn_it_once(seeded_store: Store) -> None:
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(9))
+    flt = QuoteFilter(person="Kit Connor")
+    n = await seeded_store.quotes.pool_size(GUILD, flt)
+    first = await _draw_ids(rotation, n, flt)
+    both_picked = asyncio.Barrier(2)
+
+    async def reply() -> tuple[int, int, bool]:
+        async with rotation.draw(GUILD, flt) as draw:
+            assert draw is not None
+            await both_picked.wait()  # neither is marked shown before both have picked
+            return draw.quote.id, draw.cycle, draw.new_cycle
+
+    opened = await asyncio.gather(reply(), reply())
+    assert [(cycle, new) for _, cycle, new in opened] == [(2, True), (2, True)]
+    ids = {quote_id for quote_id, _, _ in opened}
+    assert len(ids) == 2
+    rest = [await rotation.next(GUILD, flt) for _ in range(n - 2)]
+    # The round turned once: both openers count in it, and it holds every quote once.
+    assert [(d.cycle, d.new_cycle) for d in rest if d] == [(2, False)] * (n - 2)
+    assert ids | {d.quote.id for d in rest if d} == set(first)
+    again = await rotation.next(GUILD, flt)
+    assert again is not None and (again.cycle, again.new_cycle) == (3, True)
+
+
 async def test_rotation_survives_reopening_the_database(seeded_store: Store,
                                                         db_path: Path) -> None:
     n = await seeded_store.quotes.pool_size(GUILD)

@@ -57,7 +57,7 @@ class QuoteRotation:
 
     async def _mark_shown(self, guild_id: int, flt: QuoteFilter, draw: QuoteDraw) -> None:
         try:
-            await self._quotes.mark_shown(guild_id, flt, draw.quote.id)
+            await self._quotes.mark_shown(guild_id, flt, draw)
         except Exception:
             # The member has the quote already; at worst it comes round again this cycle.
             log.exception("could not count quote %d as shown in server %d", draw.quote.id,

@@ -217,84 +217,82 @@ class QuotesRepository:
 
         Walks the pool in `shuffle_key` order from `start_key` (a random point chosen by the
         caller), wrapping around, and takes the first quote not yet shown in this cycle. When all
-        have been shown the cycle starts again, avoiding the quote that was shown last. Quotes
-        added mid-cycle are simply unseen, so they join the current cycle.
+        have been shown, the draw opens the next cycle, avoiding the quote that was shown last;
+        the cycle turns only when that draw is marked shown. Quotes added mid-cycle are simply
+        unseen, so they join the current cycle.
         """
-        # The usual case is one read, the quote's columns included: one trip to the database.
-        select, params = self._next_unseen_sql(guild_id, flt, start_key, exclude=False,
-                                               skip=skip)
-        rows = await self._db.fetch_all(
-            f"SELECT {_QUOTE_FIELDS}, (SELECT cycle FROM quote_rotations r"
-            "   WHERE r.guild_id = :guild AND r.filter_key = :key) AS cycle"
+        # Reads only, the quote's columns included: one trip to the database in the usual case,
+        # two when a cycle ends (a reply never waits for a write).
+        select, params = self._walk_sql(guild_id, flt, start_key, unseen=True, skip=skip)
+        row = await self._draw_row(select, params)
+        if row is not None:
+            return QuoteDraw(self._quote(row, await self._cache.sources()), row["cycle"] or 1,
+                             False)
+        # Every match has been shown (or is being shown): the first quote of the next cycle.
+        # Avoid the quote shown last and those being shown now, unless nothing else is left (a
+        # pool smaller than the draws at once): then any. UNION ALL under LIMIT 1 tries each
+        # preference only when the one before it found nothing.
+        attempts = [(True, skip), (False, skip), (False, ())] if skip else [(True, ()),
+                                                                            (False, ())]
+        selects = []
+        for avoid_last, skipped in attempts:
+            select, params = self._walk_sql(guild_id, flt, start_key, unseen=False,
+                                            avoid_last=avoid_last, skip=skipped, params=params)
+            selects.append(f"SELECT * FROM ({select})")
+        row = await self._draw_row(f"{' UNION ALL '.join(selects)} LIMIT 1", params)
+        if row is None:
+            return None
+        # No rotation row yet means nothing was ever shown: this is still the first cycle.
+        new_cycle = row["last_quote_id"] is not None
+        return QuoteDraw(self._quote(row, await self._cache.sources()),
+                         (row["cycle"] or 1) + new_cycle, new_cycle)
+
+    async def _draw_row(self, select: str, params: dict[str, object]) -> aiosqlite.Row | None:
+        """The quote `select` picks, with its columns and the rotation's state."""
+        rotation = "FROM quote_rotations r WHERE r.guild_id = :guild AND r.filter_key = :key"
+        return await self._db.fetch_one(
+            f"SELECT {_QUOTE_FIELDS}, (SELECT cycle {rotation}) AS cycle,"
+            f" (SELECT last_quote_id {rotation}) AS last_quote_id"
             f" {_QUOTE_FROM} WHERE q.id = ({select})",
             params,
         )
-        if rows:
-            quote = self._quote(rows[0], await self._cache.sources())
-            return QuoteDraw(quote, rows[0]["cycle"] or 1, False)
-        turned = await self._next_cycle(guild_id, flt, start_key, skip)
-        if turned is None:
-            return None
-        quote_id, cycle, new_cycle = turned
-        quote = await self.quote(quote_id)
-        return None if quote is None else QuoteDraw(quote, cycle, new_cycle)
 
-    async def mark_shown(self, guild_id: int, flt: QuoteFilter, quote_id: int) -> None:
-        """Count a quote as shown in this cycle of the rotation (again is harmless)."""
-        # One statement: the trigger of migration 0009 creates the rotation's row if needed and
-        # records this quote as the one shown last.
-        await self._db.write_one(
-            "INSERT OR IGNORE INTO quote_rotation_seen (guild_id, filter_key, quote_id)"
-            " VALUES (?, ?, ?)", (guild_id, flt.key, quote_id))
-
-    async def _next_cycle(self, guild_id: int, flt: QuoteFilter, start_key: int,
-                          skip: Collection[int]) -> tuple[int, int, bool] | None:
-        """Every match was shown: forget them and start the next cycle. Returns (its first
-        quote, the cycle, whether it is a new cycle), or None when nothing matches at all."""
-        key = flt.key
+    async def mark_shown(self, guild_id: int, flt: QuoteFilter, draw: QuoteDraw) -> None:
+        """Count a drawn quote as shown (again is harmless); a draw that opened a new cycle
+        turns the cycle first, unless another draw of it already did."""
+        insert = ("INSERT OR IGNORE INTO quote_rotation_seen (guild_id, filter_key, quote_id)"
+                  " VALUES (?, ?, ?)")
+        values = (guild_id, flt.key, draw.quote.id)
+        if not draw.new_cycle:
+            # One statement: the trigger of migration 0009 creates the rotation's row if needed
+            # and records this quote as the one shown last.
+            await self._db.write_one(insert, values)
+            return
         async with self._db.transaction() as db:
-            # Reads go through the same connection, so they see this transaction's writes.
-            state = await self._db.fetch_one("SELECT cycle, last_quote_id FROM quote_rotations"
-                                             " WHERE guild_id = ? AND filter_key = ?",
-                                             (guild_id, key))
-            cycle, last_id = (1, None) if state is None else (int(state[0]), state[1])
-            await db.execute(
-                "DELETE FROM quote_rotation_seen WHERE guild_id = ? AND filter_key = ?",
-                (guild_id, key),
-            )
-            quote_id = None
-            # Avoid the quote shown last and those being shown now, unless nothing else is left
-            # (a pool smaller than the draws at once): then any.
-            attempts = [(True, skip)] if last_id is not None else []
-            attempts += [(False, skip), (False, ())] if skip else [(False, ())]
-            for exclude, skipped in attempts:
-                select, params = self._next_unseen_sql(guild_id, flt, start_key, exclude=exclude,
-                                                       last_id=last_id, skip=skipped)
-                row = await self._db.fetch_one(select, params)
-                if row is not None:
-                    quote_id = int(row[0])
-                    break
-            if quote_id is None:
-                return None
-            new_cycle = last_id is not None
-            cycle += new_cycle
-            await db.execute(
-                "INSERT INTO quote_rotations (guild_id, filter_key, cycle) VALUES (?, ?, ?)"
-                " ON CONFLICT (guild_id, filter_key) DO UPDATE SET cycle = excluded.cycle",
-                (guild_id, key, cycle),
-            )
-        return quote_id, cycle, new_cycle
+            turned = await db.execute(
+                "UPDATE quote_rotations SET cycle = ? WHERE guild_id = ? AND filter_key = ?"
+                " AND cycle < ?", (draw.cycle, guild_id, flt.key, draw.cycle))
+            if turned.rowcount:
+                await db.execute(
+                    "DELETE FROM quote_rotation_seen WHERE guild_id = ? AND filter_key = ?",
+                    (guild_id, flt.key))
+            await db.execute(insert, values)
 
     @staticmethod
-    def _next_unseen_sql(guild_id: int, flt: QuoteFilter, start_key: int, *, exclude: bool,
-                         last_id: int | None = None, skip: Collection[int] = ()
-                         ) -> tuple[str, dict[str, object]]:
-        """A SELECT of the first unseen match in shuffle_key order from `start_key`, wrapping
-        around (at most one row), and its parameters."""
-        where, params = _filter_sql(flt)
-        if exclude:
-            where += " AND q.id <> :exclude"
-            params["exclude"] = last_id
+    def _walk_sql(guild_id: int, flt: QuoteFilter, start_key: int, *, unseen: bool,
+                  avoid_last: bool = False, skip: Collection[int] = (),
+                  params: dict[str, object] | None = None) -> tuple[str, dict[str, object]]:
+        """A SELECT of the first match in shuffle_key order from `start_key`, wrapping around
+        (at most one row), and its parameters (added to `params`): only quotes not shown this
+        cycle if `unseen`, never the quote shown last if `avoid_last`."""
+        where, filter_params = _filter_sql(flt)
+        params = {**(params or {}), **filter_params}
+        if unseen:
+            where += (" AND NOT EXISTS (SELECT 1 FROM quote_rotation_seen s"
+                      " WHERE s.guild_id = :guild AND s.filter_key = :key AND s.quote_id = q.id)")
+        if avoid_last:
+            where += (" AND q.id IS NOT (SELECT last_quote_id FROM quote_rotations r"
+                      " WHERE r.guild_id = :guild AND r.filter_key = :key)")
         if skip:
             names = [f"skip{i}" for i in range(len(skip))]
             where += f" AND q.id NOT IN ({', '.join(':' + n for n in names)})"
@@ -313,16 +311,15 @@ class QuotesRepository:
             return (
                 f"SELECT * FROM (SELECT q.id FROM {source}"
                 f" WHERE q.shuffle_key BETWEEN {low} AND {high} AND {_IN_POOL}{where}"
-                " AND NOT EXISTS (SELECT 1 FROM quote_rotation_seen s WHERE s.guild_id = :guild"
-                "   AND s.filter_key = :key AND s.quote_id = q.id)"
                 " ORDER BY q.shuffle_key LIMIT 1)"
             )
 
         # From the random point to the end of the order, then from its start: UNION ALL under
         # LIMIT 1 runs the second walk only when the first finds nothing.
         select = f"{walk(':start', ':max_key')} UNION ALL {walk(':min_key', ':start - 1')} LIMIT 1"
-        return select, {"guild": guild_id, "key": flt.key, "start": start_key,
-                        "min_key": _MIN_KEY, "max_key": _MAX_KEY, **params}
+        params.update(guild=guild_id, key=flt.key, start=start_key, min_key=_MIN_KEY,
+                      max_key=_MAX_KEY)
+        return select, params
 
     # ---- search --------------------------------------------------------------------------
 

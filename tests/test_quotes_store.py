@@ -285,6 +285,14 @@ async def test_exactly_the_counting_limit_of_matches_is_an_exact_count(
     assert page.total == RANKED_BELOW and not page.capped
 
 
+async def test_a_page_past_the_last_still_says_how_many_match(seeded_store: Store) -> None:
+    """An old pager can ask for a page that no longer exists: no hits, and the true count."""
+    past = await seeded_store.quotes.search(GUILD, "connor", page=9, per_page=2)
+    assert past.hits == () and past.total == 5 and past.ranked and not past.capped
+    none = await seeded_store.quotes.search(GUILD, "zyzzyva")
+    assert none.hits == () and none.total == 0 and none.page_count == 1
+
+
 async def test_search_sees_only_this_servers_pool(seeded_store: Store) -> None:
     await _approved(seeded_store, GUILD, "Zanzibar is a word no canon quote uses.")
     assert (await seeded_store.quotes.search(GUILD, "zanzibar")).total == 1

@@ -333,34 +333,44 @@ class QuotesRepository:
         """
         offset = page * per_page
         most = max(RANKED_BELOW, offset + COUNTED_AHEAD)
-        params = {"guild": guild_id, "expr": expression, "most": most, "limit": per_page,
-                  "offset": offset}
+        params = {"guild": guild_id, "expr": expression, "most": most, "ranked": RANKED_BELOW,
+                  "limit": per_page, "offset": offset}
         matches = (
             "FROM quotes_fts JOIN quotes q ON q.id = quotes_fts.rowid"
             " LEFT JOIN people p ON p.id = q.speaker_id"
             f" WHERE quotes_fts MATCH :expr AND {_IN_POOL}"
         )
+        # One past `most`, to tell exactly `most` matches from more.
+        count = f"SELECT COUNT(*) FROM (SELECT 1 {matches} LIMIT :most + 1)"
+        columns = (f"(SELECT n FROM counted) AS counted, {_QUOTE_FIELDS}, snippet(quotes_fts,"
+                   f" 0, char(1), char(2), '…', {_SNIPPET_TOKENS}) AS snippet {matches}")
+        # One statement, one trip: the count, then the page in the order it calls for. The
+        # order that does not apply gets LIMIT 0, which SQLite honours before doing any work
+        # (ranking every match of a common word would cost milliseconds).
+        page_sql = (
+            f"WITH counted(n) AS MATERIALIZED ({count})"
+            f" SELECT * FROM (SELECT {columns} ORDER BY rank LIMIT CASE"
+            "   WHEN (SELECT n FROM counted) < :ranked THEN :limit ELSE 0 END OFFSET :offset)"
+            f" UNION ALL SELECT * FROM (SELECT {columns} ORDER BY quotes_fts.rowid DESC LIMIT CASE"
+            "   WHEN (SELECT n FROM counted) >= :ranked THEN :limit ELSE 0 END OFFSET :offset)"
+        )
         try:
-            # One past `most`, to tell exactly `most` matches from more.
-            counted = int(await self._db.fetch_value(
-                f"SELECT COUNT(*) FROM (SELECT 1 {matches} LIMIT :most + 1)", params) or 0)
-            total = min(counted, most)
-            ranked = total < RANKED_BELOW
-            order = "rank" if ranked else "quotes_fts.rowid DESC"
-            # The quote's own columns come with the page (one trip, not two).
-            rows = await self._db.fetch_all(
-                f"SELECT {_QUOTE_FIELDS}, snippet(quotes_fts, 0, char(1), char(2), '…',"
-                f" {_SNIPPET_TOKENS}) AS snippet {matches} ORDER BY {order}"
-                " LIMIT :limit OFFSET :offset",
-                params,
-            )
+            rows = await self._db.fetch_all(page_sql, params)
+            if rows:
+                counted = int(rows[0]["counted"])
+            elif offset:  # past the last page (an old pager): only the count says how far
+                counted = int(await self._db.fetch_value(count, params) or 0)
+            else:
+                counted = 0
         except sqlite3.OperationalError as exc:
             if any(marker in str(exc) for marker in _SEARCH_FAILURES):
                 raise InvalidSearch(str(exc)) from None
             raise
+        total = min(counted, most)
         sources = await self._cache.sources()
         hits = tuple(QuoteSearchHit(self._quote(r, sources), r["snippet"] or "") for r in rows)
-        return QuoteSearchPage(hits, total, page, per_page, capped=counted > most, ranked=ranked)
+        return QuoteSearchPage(hits, total, page, per_page, capped=counted > most,
+                               ranked=total < RANKED_BELOW)
 
     async def similar_candidates(self, guild_id: int, expression: str, *,
                                  limit: int = 20) -> list[Quote]:

@@ -1,4 +1,8 @@
-from bot.render.text import escape, month_label, safe, spoiler, truncate
+import random
+
+import discord
+
+from bot.render.text import escape, month_label, neutralise_mentions, safe, spoiler, truncate
 
 
 def test_truncate_cuts_on_a_word_boundary() -> None:
@@ -47,3 +51,19 @@ def test_fit_blocks_keeps_whole_blocks_and_counts_the_rest() -> None:
     text = fit_blocks(blocks, 90, separator="\n", more="more item")
     assert text == "a" * 40 + "\n" + "b" * 40 + "\n…and 2 more items."
     assert fit_blocks(blocks[:1], 90, separator="\n", more="more item") == "a" * 40
+
+
+def test_escape_matches_discord_py_on_any_text() -> None:
+    """escape() skips discord.py's escape_markdown for text with no character it acts on; the
+    answer must be what escape_markdown itself would give, whatever the text."""
+    rng = random.Random(12)
+    alphabet = "ab c\n\t.:/<>@#&!-_*~|`\\[](){}0123456789https://x.io é"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+             for _ in range(20_000)]
+    texts += ["plain words only", "well-known", "# heading", "> quote", "- item",
+              "see https://example.com/a_b_c now", "[a](https://x.io)", "2 * 3", "x|y",
+              "", "   -", "line\n>>> quoted", "<https://x.io/a_b>"]
+    for text in texts:
+        reference = neutralise_mentions(discord.utils.escape_markdown(
+            text.replace("](", "]\u200b(")))
+        assert escape(text) == reference, repr(text)

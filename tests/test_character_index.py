@@ -83,3 +83,14 @@ def test_typo_answers_follow_a_rebuild() -> None:
     index.rebuild([make(3, "Charles Darwin"), make(2, "Tao Xu")])
     assert [m.character.name for m in index.search("chralie")] == ["Charles Darwin"]
     assert [m.character.name for m in index.search("chralie darw")] == ["Charles Darwin"]
+
+
+def test_a_surname_alone_is_not_settled_while_a_near_spelling_is_as_close() -> None:
+    """A match on a later word (92) is not clearly ahead of a typo match just below it (88.9):
+    the shortcut past the typo pass must not settle it."""
+    index = CharacterIndex([make(1, "Anna Charlotte"), make(2, "Charlotta")])
+    found, candidates = index.resolve("charlotte")
+    assert found is None
+    assert [m.character.name for m in candidates] == ["Anna Charlotte", "Charlotta"]
+    assert index.resolve("anna charlotte")[0].name == "Anna Charlotte"
+    assert index.resolve("charl")[0] is None  # begins both names: ambiguous

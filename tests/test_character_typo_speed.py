@@ -12,6 +12,7 @@ from bot.characters.index import (
     CANDIDATE_WORD_CUTOFF,
     CANDIDATE_WORDS,
     CharacterIndex,
+    Match,
     _Vocabulary,
     normalise,
 )
@@ -122,3 +123,34 @@ def test_accented_multi_word_typos_are_found_among_many_names() -> None:
         expected = {t for word in dict.fromkeys(q.split(" "))
                     for close in scan_all(words, word) for t in index._word_texts[close]}
         assert index._typo_candidates(q) == expected, typed
+
+
+def test_resolving_without_the_typo_pass_changes_no_answer() -> None:
+    """resolve() skips the typo pass when a name as typed is clearly ahead; every answer must be
+    the one the full pass gives."""
+    rng = random.Random(13)
+    names = list(dict.fromkeys(
+        f"{rng.choice(_SYLLABLES)}{rng.choice(_SYLLABLES)} "
+        f"{rng.choice(_SYLLABLES)}{rng.choice(_SYLLABLES)}{rng.choice(_SYLLABLES)}"
+        for _ in range(3000)))
+    characters = [make(i, name.title(), actor=f"{rng.choice(names)}" if i % 2 else None)
+                  for i, name in enumerate(names)]
+    index = CharacterIndex(characters)
+    typed: list[str] = []
+    for name in rng.sample(names, 400):
+        first, last = name.split(" ")
+        typed += [name, first, last, name[:len(name) // 2], name[:3], first[:-1],
+                  *typos(rng, name), f"{first} {last[:2]}"]
+    answers = {text: index._resolve_with_typos(normalise(text)) for text in typed}
+    full_passes = 0
+    full_pass = index._resolve_with_typos
+
+    def counted(q: str) -> tuple[Character | None, list[Match]]:
+        nonlocal full_passes
+        full_passes += 1
+        return full_pass(q)
+
+    index._resolve_with_typos = counted  # type: ignore[method-assign]
+    for text, answer in answers.items():
+        assert index.resolve(text) == answer, text
+    assert len(answers) - full_passes >= 300  # the shortcut was taken, and often

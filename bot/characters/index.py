@@ -388,11 +388,19 @@ class CharacterIndex:
     def resolve(self, query: str) -> tuple[Character | None, list[Match]]:
         """(the character, []) when the text clearly names one; else (None, candidates)."""
         q = normalise(query)
-        # One character named exactly settles it without the typo pass: typo matches score
-        # below EXACT, so they could not change the answer.
-        exact = self._search(q, 2, typos=False)
-        if exact and exact[0].score == EXACT and (len(exact) < 2 or exact[1].score < EXACT):
-            return exact[0].character, []
+        # A character clearly ahead on the name as typed settles it without the typo pass: typo
+        # matches score at most FUZZY_CAP, so they could not take its place or come close enough
+        # to make it ambiguous. (Most full names, first names and name beginnings end here.)
+        typed = self._search(q, 2, typos=False)
+        if typed:
+            top = typed[0].score
+            runner_up = max(typed[1].score if len(typed) > 1 else 0.0, FUZZY_CAP)
+            if top >= RESOLVE_SCORE and (top - runner_up >= RESOLVE_MARGIN
+                                         or (top == EXACT and runner_up < EXACT)):
+                return typed[0].character, []
+        return self._resolve_with_typos(q)
+
+    def _resolve_with_typos(self, q: str) -> tuple[Character | None, list[Match]]:
         matches = self._search(q, 5, typos=True)
         if not matches or matches[0].score < FUZZY_CUTOFF:
             return None, []

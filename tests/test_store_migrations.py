@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store, StoreError, load_migrations
-from bot.store.database import Database, Migration
+from bot.store.database import MMAP_BYTES, Database, Migration
 
 LATEST = load_migrations()[-1].version
 
@@ -28,6 +28,7 @@ async def test_fresh_database_reaches_latest_with_pragmas(db_path: Path) -> None
         assert (await db.fetch_value("PRAGMA journal_mode")) == "wal"
         assert (await db.fetch_value("PRAGMA foreign_keys")) == 1
         assert (await db.fetch_value("PRAGMA busy_timeout")) == 5000
+        assert (await db.fetch_value("PRAGMA mmap_size")) == MMAP_BYTES
 
 
 @pytest.mark.parametrize("start", range(LATEST))

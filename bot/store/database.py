@@ -17,6 +17,11 @@ from pathlib import Path
 import aiosqlite
 
 BUSY_TIMEOUT_MS = 5000
+# Reads go through a memory map of the database file instead of copying pages into SQLite's own
+# 2 MiB cache: with quotes, search and rotation reads taking turns, the default cache kept
+# evicting what the next command needed (searches 15-20% slower at 100,000 quotes). The pages
+# are the OS's file cache, shared and reclaimable; this is an upper bound, not an allocation.
+MMAP_BYTES = 256 * 1024 * 1024
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -65,6 +70,7 @@ class Database:
             await connection.execute("PRAGMA foreign_keys = ON")
             await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await connection.execute("PRAGMA synchronous = NORMAL")
+            await connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             database = cls(connection, path)
             await database.migrate(migrate_to)
         except BaseException:

@@ -148,6 +148,31 @@ async def test_draws_at_once_at_the_end_of_a_round_turn_it_once(seeded_store: St
     assert again is not None and (again.cycle, again.new_cycle) == (3, True)
 
 
+async def test_a_draw_reads_once_before_the_reply(seeded_store: Store) -> None:
+    """What a reply waits for: one read for a draw, two when a round ends, one when nothing
+    matches; writes only after the reply (each read is a trip to the database thread)."""
+    statements: list[str] = []
+    await seeded_store.database.connection.set_trace_callback(statements.append)
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(10))
+
+    async def before_reply(flt: QuoteFilter) -> list[str]:
+        async with rotation.draw(GUILD, flt):
+            picked = list(statements)
+        statements.clear()
+        return [s.split()[0].upper() for s in picked]
+
+    await rotation.next(GUILD)  # the sources table, read once for every card, is now kept
+    joe = QuoteFilter(person="Joe Locke")
+    n = await seeded_store.quotes.pool_size(GUILD, joe)
+    statements.clear()
+    assert await before_reply(joe) == ["SELECT"]
+    for _ in range(n - 1):
+        await before_reply(joe)
+    assert await before_reply(joe) == ["SELECT", "SELECT"]  # the round ends: the next opens
+    assert await before_reply(QuoteFilter(person="Kit Connor", season=2)) == ["SELECT"]
+    await seeded_store.database.connection.set_trace_callback(None)
+
+
 async def test_rotation_survives_reopening_the_database(seeded_store: Store,
                                                         db_path: Path) -> None:
     n = await seeded_store.quotes.pool_size(GUILD)

@@ -225,9 +225,12 @@ class QuotesRepository:
         # two when a cycle ends (a reply never waits for a write).
         select, params = self._walk_sql(guild_id, flt, start_key, unseen=True, skip=skip)
         row = await self._draw_row(select, params)
-        if row is not None:
+        if row["id"] is not None:
             return QuoteDraw(self._quote(row, await self._cache.sources()), row["cycle"] or 1,
                              False)
+        if row["cycle"] is None and not skip:
+            # Nothing was ever shown for this filter here, so nothing was unseen: none match.
+            return None
         # Every match has been shown (or is being shown): the first quote of the next cycle.
         # Avoid the quote shown last and those being shown now, unless nothing else is left (a
         # pool smaller than the draws at once): then any. UNION ALL under LIMIT 1 tries each
@@ -240,22 +243,26 @@ class QuotesRepository:
                                             avoid_last=avoid_last, skip=skipped, params=params)
             selects.append(f"SELECT * FROM ({select})")
         row = await self._draw_row(f"{' UNION ALL '.join(selects)} LIMIT 1", params)
-        if row is None:
+        if row["id"] is None:
             return None
         # No rotation row yet means nothing was ever shown: this is still the first cycle.
         new_cycle = row["last_quote_id"] is not None
         return QuoteDraw(self._quote(row, await self._cache.sources()),
                          (row["cycle"] or 1) + new_cycle, new_cycle)
 
-    async def _draw_row(self, select: str, params: dict[str, object]) -> aiosqlite.Row | None:
-        """The quote `select` picks, with its columns and the rotation's state."""
+    async def _draw_row(self, select: str, params: dict[str, object]) -> aiosqlite.Row:
+        """The rotation's state, and the quote `select` picks with its columns (all NULL when
+        it picks none): always one row."""
         rotation = "FROM quote_rotations r WHERE r.guild_id = :guild AND r.filter_key = :key"
-        return await self._db.fetch_one(
+        row = await self._db.fetch_one(
             f"SELECT {_QUOTE_FIELDS}, (SELECT cycle {rotation}) AS cycle,"
             f" (SELECT last_quote_id {rotation}) AS last_quote_id"
-            f" {_QUOTE_FROM} WHERE q.id = ({select})",
+            f" FROM (SELECT 1) LEFT JOIN quotes q ON q.id = ({select})"
+            " LEFT JOIN people p ON p.id = q.speaker_id",
             params,
         )
+        assert row is not None  # one row whatever the walk finds
+        return row
 
     async def mark_shown(self, guild_id: int, flt: QuoteFilter, draw: QuoteDraw) -> None:
         """Count a drawn quote as shown (again is harmless); a draw that opened a new cycle

@@ -7,6 +7,7 @@ import asyncio
 import random
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,6 +147,57 @@ async def test_draws_at_once_at_the_end_of_a_round_turn_it_once(seeded_store: St
     assert ids | {d.quote.id for d in rest if d} == set(first)
     again = await rotation.next(GUILD, flt)
     assert again is not None and (again.cycle, again.new_cycle) == (3, True)
+
+
+async def test_a_draw_reading_while_a_round_opens_does_not_turn_it_again(
+        seeded_store: Store) -> None:
+    """An opener's reply finishes while another draw of the rotation is between its reads:
+    that draw must not see half a turn, and the round turns once."""
+    quotes = seeded_store.quotes
+    rotation = QuoteRotation(quotes, random.Random(11))
+    n = await quotes.pool_size(GUILD)
+    await _draw_ids(rotation, n)
+    opening = rotation.draw(GUILD)
+    opener = await opening.__aenter__()  # its reply is on the way
+    assert opener is not None and (opener.cycle, opener.new_cycle) == (2, True)
+    read_draw_row = quotes._draw_row
+    reads = 0
+
+    async def opener_replies_between_reads(select: str, params: dict[str, object]) -> Any:
+        nonlocal reads
+        row = await read_draw_row(select, params)
+        reads += 1
+        if reads == 1:
+            finished = asyncio.create_task(opening.__aexit__(None, None, None))
+            # Give the opener's mark every chance to run now; it must wait for this pick.
+            await asyncio.wait({finished}, timeout=0.3)
+            assert not finished.done()
+        return row
+
+    quotes._draw_row = opener_replies_between_reads  # type: ignore[method-assign]
+    async with rotation.draw(GUILD) as second:
+        assert second is not None and (second.cycle, second.new_cycle) == (2, True)
+    quotes._draw_row = read_draw_row  # type: ignore[method-assign]
+    rest = await _draw_ids(rotation, n - 2)
+    assert {opener.quote.id, second.quote.id}.isdisjoint(rest)  # one round, both counted in it
+    assert len(set(rest)) == n - 2
+
+
+async def test_a_quote_marked_after_the_next_round_opened_stays_in_its_own(
+        seeded_store: Store) -> None:
+    quotes = seeded_store.quotes
+    rotation = QuoteRotation(quotes, random.Random(12))
+    n = await quotes.pool_size(GUILD)
+    await _draw_ids(rotation, n - 1)
+    closing = rotation.draw(GUILD)
+    last = await closing.__aenter__()  # the round's last quote, its reply slow
+    assert last is not None and (last.cycle, last.new_cycle) == (1, False)
+    opener = await rotation.next(GUILD)  # the next round opens meanwhile
+    assert opener is not None and (opener.cycle, opener.new_cycle) == (2, True)
+    await closing.__aexit__(None, None, None)
+    rest = await _draw_ids(rotation, n - 1)
+    assert last.quote.id in rest  # shown in round 1, still due in round 2
+    assert len(set(rest) | {opener.quote.id}) == n
 
 
 async def test_a_draw_reads_once_before_the_reply(seeded_store: Store) -> None:

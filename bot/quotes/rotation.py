@@ -47,7 +47,11 @@ class QuoteRotation:
                 showing.add(draw.quote.id)
         try:
             yield draw
-            if draw is not None:
+            if draw is not None and draw.new_cycle:
+                # Opening a round turns it: no pick of this rotation may read half of that.
+                async with lock:
+                    await self._mark_shown(guild_id, flt, draw)
+            elif draw is not None:
                 await self._mark_shown(guild_id, flt, draw)
         finally:
             if draw is not None:

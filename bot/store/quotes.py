@@ -267,9 +267,12 @@ class QuotesRepository:
     async def mark_shown(self, guild_id: int, flt: QuoteFilter, draw: QuoteDraw) -> None:
         """Count a drawn quote as shown (again is harmless); a draw that opened a new cycle
         turns the cycle first, unless another draw of it already did."""
+        # Not into a later round than the draw's: a quote picked at the end of a round and
+        # marked after the next one opened belongs to the round it was shown in.
         insert = ("INSERT OR IGNORE INTO quote_rotation_seen (guild_id, filter_key, quote_id)"
-                  " VALUES (?, ?, ?)")
-        values = (guild_id, flt.key, draw.quote.id)
+                  " SELECT :guild, :key, :quote WHERE NOT EXISTS (SELECT 1 FROM quote_rotations"
+                  "   WHERE guild_id = :guild AND filter_key = :key AND cycle > :cycle)")
+        values = {"guild": guild_id, "key": flt.key, "quote": draw.quote.id, "cycle": draw.cycle}
         if not draw.new_cycle:
             # One statement: the trigger of migration 0009 creates the rotation's row if needed
             # and records this quote as the one shown last.

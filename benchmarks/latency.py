@@ -106,8 +106,9 @@ def _typos(rng: random.Random, name: str) -> str:
 def build_cases(canon: SyntheticCanon, seed_names: list[str], speakers: list[str],
                 commands: set[str], rng: random.Random, distinct: int = 200) -> list[Case]:
     """The cases, each call tagged with the kind of input it is. /character and autocomplete
-    get at least `distinct` different inputs (as many as there are calls), so that no answer
-    kept from an earlier call can flatter the figures."""
+    are built from as many names as their calls need (`distinct` calls), so that no answer
+    kept from an earlier call flatters the figures, except those the index keeps on purpose
+    (one or two letters: only so many exist) and first names that several characters share."""
     names = list(canon.character_names) + seed_names
     lookups: list[Call] = []
     for name in rng.sample(names, min(len(names), math.ceil(distinct / 4))):

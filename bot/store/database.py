@@ -21,6 +21,8 @@ BUSY_TIMEOUT_MS = 5000
 # 2 MiB cache: with quotes, search and rotation reads taking turns, the default cache kept
 # evicting what the next command needed (searches 15-20% slower at 100,000 quotes). The pages
 # are the OS's file cache, shared and reclaimable; this is an upper bound, not an allocation.
+# They count in the process's resident memory as file pages, and a disk read error stops the
+# process (SIGBUS) instead of raising an error; its supervisor restarts it either way.
 MMAP_BYTES = 256 * 1024 * 1024
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 

@@ -4,6 +4,7 @@ the target it is held to."""
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -60,3 +61,19 @@ def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def ratio_interval(samples: list[float], base: list[float], q: float = 99, *,
+                   rounds: int = 400, seed: int = 1) -> tuple[float, float]:
+    """A 95% bootstrap interval for percentile(samples, q) / percentile(base, q): how far the
+    ratio could move on another run of the same machine, from the spread of these samples
+    alone (each resampled with replacement, `rounds` times)."""
+    if not samples or not base:
+        return math.nan, math.nan
+    rng = random.Random(seed)
+    ratios = sorted(
+        percentile(rng.choices(samples, k=len(samples)), q)
+        / percentile(rng.choices(base, k=len(base)), q)
+        for _ in range(rounds)
+    )
+    return ratios[int(0.025 * rounds)], ratios[min(rounds - 1, int(0.975 * rounds))]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bulk import add_synthetic
-from benchmarks.figures import Figure, Section, percentile
+from benchmarks.figures import Figure, Section, percentile, ratio_interval
 from benchmarks.processes import READY_MARK, ChildBot, child_env, heartstopper_argv
 from benchmarks.synthetic import SyntheticCanon, synthesize
 from benchmarks.workspace import add_members, bot_settings, members
@@ -277,7 +277,12 @@ async def _measure(emu: Emulator, cases: list[Case], fans: list[UserSpec], calls
         for tally in tallies:
             if tally.spent <= budget:
                 await tally.call(emu, measured=i >= warmup)
-    return {t.case.key: t.result(calls) for t in tallies}
+    results = {t.case.key: t.result(calls) for t in tallies}
+    base = next(t.samples for t in tallies if t.case.key == "baseline")
+    for tally in tallies:
+        if tally.case.key != "baseline":
+            results[tally.case.key]["p99_ratio_interval"] = ratio_interval(tally.samples, base)
+    return results
 
 
 def _report(section: Section, cases: list[Case], results: dict[str, dict[str, Any]]) -> None:
@@ -296,6 +301,9 @@ def _report(section: Section, cases: list[Case], results: dict[str, dict[str, An
             ratio = r["p99_ms"] / base if base else float("nan")
             section.add(Figure(f"{case.label} p99 / baseline p99", ratio, "x",
                                f"<= {BASELINE_RATIO:g}x", ratio <= BASELINE_RATIO))
+            low, high = r["p99_ratio_interval"]
+            section.add(Figure(f"{case.label} p99 / baseline p99, 95% interval",
+                               f"{low:.2f}-{high:.2f}", "x"))
         calls = r["n"] + r["failures"]
         section.add(Figure(f"{case.label} failed calls", r["failures"], f"of {calls}", "0",
                            r["failures"] == 0))

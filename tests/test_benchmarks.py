@@ -4,7 +4,10 @@ Only correctness figures are asserted (nothing lost, nothing doubled, every call
 never a time or a rate, which depend on the machine. `make bench` runs the real sizes.
 """
 
-from benchmarks.figures import Figure, Section
+import math
+import random
+
+from benchmarks.figures import Figure, Section, percentile, ratio_interval
 from benchmarks.machine import describe
 from benchmarks.report import markdown, text_table
 from benchmarks.run import BENCHMARKS, TINY, results_json, run_all
@@ -30,6 +33,10 @@ async def test_every_benchmark_runs_on_tiny_sizes() -> None:
             assert sum(kind["n"] for kind in case["by_kind"].values()) == TINY.calls, key
     assert set(cases["character"]["by_kind"]) == {"full name", "first name", "typo",
                                                   "half the name"}
+    low, high = cases["character"]["p99_ratio_interval"]
+    assert low <= high
+    assert figure(latency, "/character p99 / baseline p99, 95% interval").value == (
+        f"{low:.2f}-{high:.2f}")
 
     for name in ("fanout", "crash"):
         details = sections[name].details
@@ -48,3 +55,17 @@ async def test_every_benchmark_runs_on_tiny_sizes() -> None:
     assert data["errors"] == {}
     assert "| latency |" in markdown(list(sections.values()), machine, "tiny")
     assert "baseline" in text_table(list(sections.values()))
+
+
+def test_ratio_interval_brackets_the_ratio_and_shrinks_with_steadier_samples() -> None:
+    rng = random.Random(3)
+    base = [rng.expovariate(1.0) for _ in range(2000)]
+    noisy = [1.5 * rng.expovariate(1.0) for _ in range(2000)]
+    low, high = ratio_interval(noisy, base)
+    assert low < percentile(noisy, 99) / percentile(base, 99) < high
+    assert ratio_interval([3.0] * 500, [2.0] * 500) == (1.5, 1.5)  # no spread, no doubt
+    steady = [1.5 * (1 + rng.random() / 10) for _ in range(2000)]
+    flat_base = [1 + rng.random() / 10 for _ in range(2000)]
+    steady_low, steady_high = ratio_interval(steady, flat_base)
+    assert steady_high - steady_low < (high - low) / 5
+    assert all(math.isnan(x) for x in ratio_interval([], base))

@@ -1,9 +1,10 @@
-"""Measure the quotes queries on a large pool: `python -m bot.quotes.benchmark [COUNT]`.
+"""Measure the quotes queries alone on a large pool: `python -m benchmarks.quote_queries [COUNT]`.
 
 Builds a throwaway database in a temporary folder: the real seed plus COUNT (default 100,000)
 synthetic quotes spread over the seed's people, characters and seasons, loaded through the same
 seeding path as real data. Then times each operation the commands use and prints the median and
-worst of several runs. Not a test: timings depend on the machine.
+worst of several runs. Not a test: timings depend on the machine. Unlike `make bench`, it calls
+the store directly (no bot, no emulator), to show a query's own cost.
 
 The synthetic quotes exist only in that temporary file; they are never shown to anyone.
 """

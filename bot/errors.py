@@ -11,6 +11,8 @@ from discord import app_commands
 
 log = logging.getLogger(__name__)
 
+# Passed on every send, though the client's default is the same: text from users and feeds must
+# never ping, even if someone changes that default. One object for every module.
 NO_MENTIONS = discord.AllowedMentions.none()
 
 

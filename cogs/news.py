@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.client import HeartstopperBot
 from bot.config import DISCORD_REQUESTS_PER_SECOND
-from bot.errors import UserFacingError
+from bot.errors import NO_MENTIONS, UserFacingError
 from bot.news import DeliveryTiming, NewsEngine
 from bot.news.pacer import TokenBucket
 from bot.news.permissions import missing_post_permissions
@@ -33,7 +33,6 @@ from bot.store.models import NewsDraft, NewsSubscription
 from bot.ui import OwnedView
 
 log = logging.getLogger(__name__)
-NO_MENTIONS = discord.AllowedMentions.none()
 URL_LIMIT = 512
 
 

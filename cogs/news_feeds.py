@@ -14,7 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import HeartstopperBot
-from bot.errors import UserFacingError
+from bot.errors import NO_MENTIONS, UserFacingError
 from bot.feeds import FeedAddError, FeedPoller, FeedTiming
 from bot.feeds.fetcher import FeedFetcher
 from bot.feeds.filters import KeywordError, parse_keywords
@@ -38,7 +38,6 @@ from bot.store.models import Feed, HeldEntry
 from bot.ui import OwnedView
 
 log = logging.getLogger(__name__)
-NO_MENTIONS = discord.AllowedMentions.none()
 NOT_AN_OWNER = ("Only the bot's owners can manage feeds: what they bring in goes to every "
                 "subscribed server.")
 

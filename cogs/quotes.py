@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import HeartstopperBot
-from bot.errors import UserFacingError
+from bot.errors import NO_MENTIONS, UserFacingError
 from bot.quotes.cooldown import MemberCooldown
 from bot.quotes.daily import DailyQuotePoster
 from bot.quotes.review import NOT_A_REVIEWER, is_reviewer, tell_submitter
@@ -49,7 +49,6 @@ from bot.render.quotes import (
 from bot.render.text import CHOICE_NAME_LIMIT, CHOICES_MAX, escape, truncate
 from bot.store.models import Character, QuoteDraw, QuoteFilter, QuoteSubmission
 
-NO_MENTIONS = discord.AllowedMentions.none()
 MAX_SEASON = 20
 MINE_SHOWN = 10
 # Generous for a person, tight for a script: 5 quotes per 20 s (Another included), 3

@@ -10,13 +10,13 @@ from typing import TypeVar
 
 import discord
 
+from bot.errors import NO_MENTIONS
 from bot.news.permissions import can_speak, missing_post_permissions
 from bot.render.news import NewsMessage, pause_notice
 from bot.store.models import NewsSubscription
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-NO_MENTIONS = discord.AllowedMentions.none()
 
 
 class DiscordTransport:

@@ -139,6 +139,10 @@ def test_search_page_fits_and_hides_spoilers() -> None:
     empty = search_embed("nothing", QuoteSearchPage((), 0, 0, 5), literal=False,
                          help_text="help", watched_season=None)
     assert "No quotes match" in (empty.description or "")
+    gone = search_embed("kit", QuoteSearchPage((), 3, 4, 5), literal=False,
+                        help_text="help", watched_season=None)
+    assert "no page 5 any more" in (gone.description or "")
+    assert "now match 3 quotes" in (gone.description or "")
 
 
 def test_speaker_line_for_submitted_names() -> None:

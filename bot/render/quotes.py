@@ -182,7 +182,11 @@ def search_embed(query: str, page: QuoteSearchPage, *, literal: bool, help_text:
     if literal:
         notes.append("Your search had characters with a special meaning in search syntax, so I "
                      "looked for its words as plain text. " + help_text)
-    if not page.hits:
+    if not page.hits and page.total:
+        # Quotes went away since the pages were counted (an older pager's button).
+        notes.append(f"There is no page {page.page + 1} any more: these words now match "
+                     f"{plural(page.total, 'quote')}. Go back a page or search again.")
+    elif not page.hits:
         notes.append("No quotes match. Try fewer or other words.")
     embed.description = truncate("\n\n".join(notes), EMBED_DESCRIPTION_LIMIT) or None
     first = page.page * page.per_page

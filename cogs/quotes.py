@@ -281,7 +281,7 @@ class Quotes(commands.Cog):
             character_id = found.id
         return QuoteFilter(speaker, character_id, season)
 
-    async def describe(self, flt: QuoteFilter) -> str | None:
+    def describe(self, flt: QuoteFilter) -> str | None:
         """'by Kit Connor about Nick Nelson concerning season 2', escaped; None for no filter."""
         labels = []
         if flt.person is not None:
@@ -298,7 +298,7 @@ class Quotes(commands.Cog):
         """A quote of the rotation as a card, with its Another button."""
         guild_id = _guild_id(interaction)
         if draw is None:
-            raise UserFacingError(no_match_text(await self.describe(flt)))
+            raise UserFacingError(no_match_text(self.describe(flt)))
         watched = await self.bot.store.guilds.watched_season(guild_id)
         embed = quote_embed(draw.quote, watched_season=watched,
                             footer=random_footer(draw.cycle, draw.new_cycle))

@@ -18,4 +18,3 @@ def parse_stamp(raw: str | None) -> datetime | None:
     if raw is None:
         return None
     return datetime.strptime(raw, _TIME_FORMAT).replace(tzinfo=UTC)
-

@@ -68,7 +68,6 @@ _QUOTE_FROM = "FROM quotes q LEFT JOIN people p ON p.id = q.speaker_id"
 _QUOTE_COLUMNS = f"SELECT {_QUOTE_FIELDS} {_QUOTE_FROM}"
 
 
-
 class InvalidSearch(ValueError):
     """FTS5 could not read the search expression."""
 

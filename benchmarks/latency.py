@@ -3,9 +3,10 @@ interaction callback arriving at the emulator, one interaction at a time, on a s
 benchmark size, with the bot in its own process (`python -m bot run`).
 
 Both ends are timestamps the emulator takes on one clock: `InteractionRecord.dispatched_at`
-(after the gateway frame was written) and the callback request's `RecordedRequest.time` (when
-its handler chain started). Everything in between is the bot: discord.py parsing the event, the
-command (store queries, rendering) and the HTTP request back.
+(as the gateway frame is handed to the socket) and the callback request's `RecordedRequest.time`
+(when its handler chain started). Everything in between is the bot: discord.py parsing the
+event, the command (store queries, rendering) and the HTTP request back. (A stamp taken after
+the write would miss the bot's work whenever the woken bot takes the emulator's CPU first.)
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def callback_latency(emu: Emulator, record: InteractionRecord) -> float | None:
     prefix = f"/interactions/{record.id}/"
     for request in reversed(emu.requests):
         if request.path.startswith(prefix):
-            return max(0.0, request.time - record.dispatched_at)
+            return request.time - record.dispatched_at
     return None
 
 

@@ -205,13 +205,19 @@ class DriverMixin:
         self.interactions.append(record)
         self.interactions_by_id[record.id] = record
         self.stats.interactions += 1
+
+        def sending() -> None:
+            # The deadline runs from when Discord sent the event, not from when we built it.
+            # Stamped as the frame goes out, not after: the write wakes the bot, which may take
+            # this process's CPU until it has answered, and a later stamp would miss that work.
+            record.dispatched_at = self.clock.now()
+
         sent = await self.gateway.dispatch(
-            "INTERACTION_CREATE", payload, guild_id=ctx.guild.id if ctx.guild else None
+            "INTERACTION_CREATE", payload, guild_id=ctx.guild.id if ctx.guild else None,
+            sending=sending,
         )
         if not sent:
             raise InvocationError("no gateway session owns this guild")
-        # The deadline runs from when Discord sent the event, not from when we built it.
-        record.dispatched_at = self.clock.now()
         return record
 
     async def _await_answer(

@@ -86,20 +86,25 @@ class Gateway:
 
     # -- sending --------------------------------------------------------------------------------
 
-    async def _send(self, ws: web.WebSocketResponse, payload: dict[str, Any]) -> None:
+    async def _send(self, ws: web.WebSocketResponse, payload: dict[str, Any],
+                    sending: Callable[[], None] | None = None) -> None:
         if ws.closed:
             return
+        text = json.dumps(payload)
+        if sending is not None:
+            sending()
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.send_str(json.dumps(payload))
+            await ws.send_str(text)
 
-    async def _dispatch_to(self, session: Session, event: str, data: dict[str, Any]) -> None:
+    async def _dispatch_to(self, session: Session, event: str, data: dict[str, Any],
+                           sending: Callable[[], None] | None = None) -> None:
         async with session.lock:
             session.seq += 1
             payload = {"op": OP_DISPATCH, "t": event, "s": session.seq, "d": data}
             session.events.append((session.seq, payload))
             del session.events[:-_BUFFER]
             if session.ws is not None:
-                await self._send(session.ws, payload)
+                await self._send(session.ws, payload, sending)
 
     async def dispatch(
         self,
@@ -108,9 +113,10 @@ class Gateway:
         *,
         guild_id: int | None = None,
         intent: int | None = None,
+        sending: Callable[[], None] | None = None,
     ) -> int:
         """Send (or buffer for RESUME) an event to the shard owning `guild_id`; returns how many
-        sessions got it."""
+        sessions got it. `sending` is called just before each frame is written to a socket."""
         for listener in self.listeners:
             listener(event, data)
         count = 0
@@ -119,7 +125,7 @@ class Gateway:
                 continue
             if intent is not None and not session.intents & intent:
                 continue
-            await self._dispatch_to(session, event, data)
+            await self._dispatch_to(session, event, data, sending)
             count += 1
         return count
 

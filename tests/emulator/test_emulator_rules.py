@@ -191,6 +191,18 @@ async def test_gateway_protocol(emu):
             await emu.dispatch("CHANNEL_DELETE", {"id": "1"}, guild_id=emu.guild(0).id)
             event = await ws.receive_json()
             assert event["t"] == "CHANNEL_DELETE" and event["s"] == 3
+            # `sending` runs once per frame, just before the write (interaction latency is
+            # measured from it).
+            stamps: list[float] = []
+
+            def sending() -> None:
+                stamps.append(emu.clock.now())
+
+            guild_id = emu.guild(0).id
+            sent = await emu.gateway.dispatch("CHANNEL_DELETE", {"id": "2"}, guild_id=guild_id,
+                                              sending=sending)
+            assert sent == 1 and len(stamps) == 1
+            assert (await ws.receive_json())["s"] == 4 and len(stamps) == 1
 
 
 def test_spec_validator_direct():

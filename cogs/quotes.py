@@ -1,6 +1,7 @@
 """/quote: attributed quotes at random or by search, a quote of the day, and community
 submissions with review. The logic lives in bot/quotes/ and bot/store/quotes.py; the cards in
-bot/render/quotes.py. The quote-of-the-day poster starts and stops with this cog."""
+bot/render/quotes.py. The quote-of-the-day poster and the search index's upkeep start and stop
+with this cog."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from bot.quotes.schedule import (
 )
 from bot.quotes.search import SEARCH_HELP, search_quotes
 from bot.quotes.submissions import clean_reason, clean_submission, submit_quote
+from bot.quotes.upkeep import SearchIndexUpkeep
 from bot.quotes.views import (
     AnotherButton,
     AnotherRequest,
@@ -84,6 +86,7 @@ class Quotes(commands.Cog):
         self.submit_cooldown = submit_cooldown or MemberCooldown(*SUBMIT_RATE)
         self.rotation = QuoteRotation(bot.store.quotes)
         self.daily_poster = DailyQuotePoster(bot, bot.store, self.rotation, bot.clock)
+        self.search_upkeep = SearchIndexUpkeep(bot.store.quotes)
         # Character names from memory (the bot's one index, shared with /character): loading
         # every character on each keystroke took 0.6 s at 10,000 characters. The characters
         # cog keeps it in step with the store (every 30 s), so reading it costs no query.
@@ -94,10 +97,12 @@ class Quotes(commands.Cog):
         await self.characters.refresh()  # built now, not on a member's first keystroke
         if self.bot.run_services:
             self.daily_poster.start()
+            await self.search_upkeep.start()
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(AnotherButton)
         await self.daily_poster.stop()
+        self.search_upkeep.stop()
 
     # ---- /quote random ------------------------------------------------------------------
 

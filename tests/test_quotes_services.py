@@ -1,5 +1,5 @@
 """The quotes services: schedule arithmetic (daylight saving included), search parsing,
-near-duplicates and the rules a submission must meet."""
+near-duplicates, the rules a submission must meet and the search index's upkeep."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from bot.quotes.schedule import (
 )
 from bot.quotes.search import literal_expression, search_quotes
 from bot.quotes.submissions import clean_quote_text, clean_reason, clean_submission, submit_quote
+from bot.quotes.upkeep import SearchIndexUpkeep
+from bot.store.quotes import COMPACT_AFTER_WRITES
 from bot.store import Store
 from bot.store.models import DailyQuoteSchedule
 
@@ -217,3 +219,23 @@ async def test_a_near_duplicate_submission_points_at_the_original(seeded_store: 
     # A second copy now also matches the pending first one, but the canon quote stays the best.
     again = await submit_quote(seeded_store.quotes, guild_id=GUILD, user_id=8, draft=draft)
     assert again.near_duplicate is not None
+
+
+# ---- search index upkeep --------------------------------------------------------------------
+
+
+async def test_upkeep_compacts_a_grown_index_before_it_starts_its_rounds(
+        seeded_store: Store) -> None:
+    async with seeded_store.database.transaction() as db:
+        await db.executemany(
+            "INSERT INTO quotes (text, speaker_name, status) VALUES (?, 'Someone', 'canon')",
+            [(f"Axolotl line {i}",) for i in range(COMPACT_AFTER_WRITES)])
+    upkeep = SearchIndexUpkeep(seeded_store.quotes)
+    await upkeep.start()
+    try:
+        assert upkeep.running
+        assert await seeded_store.database.fetch_value(
+            "SELECT writes_since FROM search_index_upkeep") == 0
+        assert await upkeep.run_once() == 0  # not due again until more writes pile up
+    finally:
+        upkeep.stop()

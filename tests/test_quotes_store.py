@@ -396,6 +396,43 @@ async def test_search_index_follows_edits_and_deletes(seeded_store: Store) -> No
     assert (await seeded_store.quotes.search(GUILD, "replacement")).total == 0
 
 
+async def _merge_step_changes(store: Store) -> int:
+    # FTS5's documented test: a merge step that changes fewer than two rows found one b-tree.
+    return await store.database.count_changes(
+        "INSERT INTO quotes_fts(quotes_fts, rank) VALUES ('merge', -200)")
+
+
+async def _writes_since(store: Store) -> int:
+    return int(await store.database.fetch_value(
+        "SELECT writes_since FROM search_index_upkeep") or 0)
+
+
+async def test_search_index_is_compacted_once_enough_writes_piled_up(
+        seeded_store: Store) -> None:
+    quotes = seeded_store.quotes
+    await quotes.compact_search_index(min_writes=0)  # the seed's own writes
+    assert await _writes_since(seeded_store) == 0
+    # One transaction each, as approvals come: each leaves a segment of its own.
+    for i in range(40):
+        async with seeded_store.database.transaction() as db:
+            await db.execute("INSERT INTO quotes (text, speaker_name, status)"
+                             " VALUES (?, 'Someone', 'canon')", (f"Pangolin number {i} speaks",))
+    async with seeded_store.database.transaction() as db:
+        await db.execute("UPDATE quotes SET text = 'Pangolin edited' WHERE text LIKE '%0 speaks'")
+        await db.execute("DELETE FROM quotes WHERE text = 'Pangolin number 1 speaks'")
+    assert await _writes_since(seeded_store) == 40 + 4 + 1  # inserts, edits, the delete
+    before = await quotes.search(GUILD, "pangolin", per_page=50)
+
+    assert await quotes.compact_search_index(min_writes=46) == 0  # not due: nothing merged
+    assert await _writes_since(seeded_store) == 45
+    assert await quotes.compact_search_index(min_writes=45) > 0
+    assert await _writes_since(seeded_store) == 0
+    assert await _merge_step_changes(seeded_store) < 2  # one b-tree left
+    after = await quotes.search(GUILD, "pangolin", per_page=50)
+    assert after == before and after.total == 39
+    assert await quotes.compact_search_index(min_writes=0) == 0  # nothing left to merge
+
+
 # ---- submissions --------------------------------------------------------------------------
 
 

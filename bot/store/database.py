@@ -170,6 +170,15 @@ class Database:
         async with self._write_lock:
             return list(await self.connection.execute_fetchall(sql, params))
 
+    async def count_changes(self, sql: str, params: tuple | dict = ()) -> int:
+        """One write statement on its own, as `write_one` runs it; returns how many rows it
+        changed in all, its triggers' and a virtual table's own tables included (SQLite's
+        total_changes: the figure FTS5's maintenance commands are read by)."""
+        async with self._write_lock:
+            before = self.connection.total_changes
+            await self.connection.execute_fetchall(sql, params)
+            return self.connection.total_changes - before
+
     async def backup(self, target: Path) -> None:
         """SQLite's online backup: consistent even while the bot keeps writing."""
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -20,9 +20,9 @@ from bot.quotes.schedule import (
 from bot.quotes.search import literal_expression, search_quotes
 from bot.quotes.submissions import clean_quote_text, clean_reason, clean_submission, submit_quote
 from bot.quotes.upkeep import SearchIndexUpkeep
-from bot.store.quotes import COMPACT_AFTER_WRITES
 from bot.store import Store
 from bot.store.models import DailyQuoteSchedule
+from bot.store.quotes import COMPACT_AFTER_WRITES
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")

@@ -65,6 +65,18 @@ def test_typos_are_found_in_a_large_index() -> None:
         assert best.name == "Charlie Spring", typed
 
 
+def test_suggestions_follow_what_is_typed_and_offer_typos_once_nothing_does() -> None:
+    index = CharacterIndex([make(1, "Nick Nelson", actor="Kit Connor"), make(2, "Nico Nelsen"),
+                            make(3, "Charlie Spring"), make(4, "Tori Spring")])
+    # While the text begins a name (or a word of one), only such names: not near spellings.
+    assert [m.character.name for m in index.search("nick nel")] == ["Nick Nelson"]
+    assert {m.character.name for m in index.search("spr")} == {"Charlie Spring", "Tori Spring"}
+    assert [m.character.name for m in index.search("kit")] == ["Nick Nelson"]  # the actor
+    # A typo matches nothing as typed: then the closest names, the one meant among them.
+    typo = [m.character.name for m in index.search("nick nelsno")]
+    assert typo[0] == "Nick Nelson" and "Nico Nelsen" in typo
+
+
 def test_short_query_answers_are_kept_until_the_next_rebuild() -> None:
     index = CharacterIndex([make(1, "Charlie Spring"), make(2, "Tao Xu")])
     first = index.search("c")

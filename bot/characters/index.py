@@ -321,8 +321,14 @@ class CharacterIndex:
                 best[entry.character_id] = (score, index)
 
     def search(self, query: str, limit: int = MAX_CHOICES) -> list[Match]:
-        """The best distinct characters for `query`, best first (at most `limit`)."""
-        return self._search(normalise(query), limit, typos=True)
+        """The best distinct characters for `query`, best first (at most `limit`): those whose
+        name, nickname or actor begins as typed (or has a word that does) while there are any,
+        since that is what the fan is typing; typo suggestions once nothing matches as typed."""
+        q = normalise(query)
+        # The typo pass is most of autocomplete's cost (it scores hundreds of names with WRatio
+        # on a whole first name plus the start of a surname), and while what is typed still
+        # begins a name it would only pad the list with names the fan is not typing.
+        return self._search(q, limit, typos=False) or self._search(q, limit, typos=True)
 
     def _search(self, q: str, limit: int, *, typos: bool) -> list[Match]:
         if len(q) > SHORT_QUERY:

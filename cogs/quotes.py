@@ -96,13 +96,13 @@ class Quotes(commands.Cog):
         self.bot.add_dynamic_items(AnotherButton)
         await self.characters.refresh()  # built now, not on a member's first keystroke
         if self.bot.run_services:
+            await self.search_upkeep.start()  # first: it awaits a round before going on
             self.daily_poster.start()
-            await self.search_upkeep.start()
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(AnotherButton)
         await self.daily_poster.stop()
-        self.search_upkeep.stop()
+        await self.search_upkeep.stop()
 
     # ---- /quote random ------------------------------------------------------------------
 

@@ -238,4 +238,5 @@ async def test_upkeep_compacts_a_grown_index_before_it_starts_its_rounds(
             "SELECT writes_since FROM search_index_upkeep") == 0
         assert await upkeep.run_once() == 0  # not due again until more writes pile up
     finally:
-        upkeep.stop()
+        await upkeep.stop()
+    assert not upkeep.running

@@ -396,10 +396,11 @@ async def test_search_index_follows_edits_and_deletes(seeded_store: Store) -> No
     assert (await seeded_store.quotes.search(GUILD, "replacement")).total == 0
 
 
-async def _merge_step_changes(store: Store) -> int:
+async def _one_b_tree(store: Store) -> bool:
     # FTS5's documented test: a merge step that changes fewer than two rows found one b-tree.
-    return await store.database.count_changes(
-        "INSERT INTO quotes_fts(quotes_fts, rank) VALUES ('merge', -200)")
+    _, nothing_to_merge = await store.database.repeat_while_changing(
+        "INSERT INTO quotes_fts(quotes_fts, rank) VALUES ('merge', -200)", most=1)
+    return nothing_to_merge
 
 
 async def _writes_since(store: Store) -> int:
@@ -427,10 +428,68 @@ async def test_search_index_is_compacted_once_enough_writes_piled_up(
     assert await _writes_since(seeded_store) == 45
     assert await quotes.compact_search_index(min_writes=45) > 0
     assert await _writes_since(seeded_store) == 0
-    assert await _merge_step_changes(seeded_store) < 2  # one b-tree left
+    assert await _one_b_tree(seeded_store)
     after = await quotes.search(GUILD, "pangolin", per_page=50)
     assert after == before and after.total == 39
     assert await quotes.compact_search_index(min_writes=0) == 0  # nothing left to merge
+    # Approving, rejecting or reshuffling touches no indexed column: not a write to the index.
+    async with seeded_store.database.transaction() as db:
+        await db.execute("UPDATE quotes SET status = 'approved', guild_id = ?,"
+                         " shuffle_key = shuffle_key + 1 WHERE text LIKE 'Pangolin%'", (GUILD,))
+    assert await _writes_since(seeded_store) == 0
+
+
+async def test_a_series_of_merge_steps_holds_this_process_s_writes_off(
+        seeded_store: Store) -> None:
+    """A write between two merge steps would start the merge over: this process's writes wait
+    for the whole series (reads take turns with it)."""
+    db = seeded_store.database
+    await db.write_one("CREATE TEMP TABLE steps (n INTEGER)")
+    await db.write_one("INSERT INTO steps (n) VALUES (0), (0)")  # two rows: each run changes 2
+    series = asyncio.create_task(db.repeat_while_changing("UPDATE steps SET n = n + 1", most=30))
+    await asyncio.sleep(0)  # the series holds the write lock from its first run on
+    assert await db.fetch_value("SELECT max(n) FROM steps") < 30  # a read gets in meanwhile
+    await db.write_one("INSERT INTO steps (n) SELECT -max(n) FROM steps")
+    assert await series == (30, False)  # stopped by `most`: every run changed two rows
+    assert await db.fetch_value("SELECT min(n) FROM steps") == -30  # the write came after
+
+
+async def test_compaction_ends_while_another_process_keeps_writing(seeded_store: Store) -> None:
+    """Another process's writes can land between merge steps, and each starts the merge over
+    (with one after every step, a merge never ends and FTS5's structure grows until writes
+    fail): the round must end, capped if need be, and leave a sound index."""
+    async with seeded_store.database.transaction() as db:
+        await db.executemany(
+            "INSERT INTO quotes (text, speaker_name, status) VALUES (?, 'Someone', 'canon')",
+            [(f"Okapi line {i} of a grown index",) for i in range(3000)])
+    writing = True
+
+    async def other_process_writes() -> int:
+        written = 0
+        async with await Store.open(seeded_store.path) as other:
+            while writing:
+                async with other.database.transaction() as db:
+                    await db.execute("INSERT INTO quotes (text, speaker_name, status)"
+                                     " VALUES (?, 'Someone', 'canon')", (f"Stream {written}",))
+                written += 1
+        return written
+
+    writer = asyncio.create_task(other_process_writes())
+    try:
+        await asyncio.sleep(0.05)  # the other process is open and writing
+        steps = await asyncio.wait_for(
+            seeded_store.quotes.compact_search_index(min_writes=0, pages_per_step=1), 60)
+    finally:
+        writing = False
+        written = await writer
+    assert steps > 0 and written > 0
+    await seeded_store.database.write_one(  # raises if the index were damaged
+        "INSERT INTO quotes_fts(quotes_fts, rank) VALUES ('integrity-check', 1)")
+    assert (await seeded_store.quotes.search(GUILD, "stream")).total == min(
+        written, max(RANKED_BELOW, COUNTED_AHEAD))  # every write is found
+    await seeded_store.quotes.compact_search_index(min_writes=0)  # the next round finishes
+    assert await _writes_since(seeded_store) == 0
+    assert await _one_b_tree(seeded_store)
 
 
 # ---- submissions --------------------------------------------------------------------------

@@ -7,6 +7,8 @@ CREATE TABLE search_index_upkeep (
     id           INTEGER PRIMARY KEY CHECK (id = 1),
     writes_since INTEGER NOT NULL
 );
+-- Every quote already indexed counts as a write: an index grown before this migration has never
+-- been compacted.
 INSERT INTO search_index_upkeep (id, writes_since) VALUES (1, (SELECT count(*) FROM quotes));
 
 CREATE TRIGGER search_index_upkeep_after_insert AFTER INSERT ON quotes BEGIN

@@ -4,6 +4,8 @@ then every few hours, whenever enough quote writes have piled up since it last w
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 
@@ -24,17 +26,22 @@ class SearchIndexUpkeep:
         """Compact now if due (before the bot takes commands), then look again every
         UPKEEP_HOURS."""
         await self.run_once()
-        self._every.start()
+        self._rounds.start()
 
-    def stop(self) -> None:
-        self._every.cancel()
+    async def stop(self) -> None:
+        task = self._rounds.get_task()
+        self._rounds.cancel()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     @property
     def running(self) -> bool:
-        return self._every.is_running()
+        return self._rounds.is_running()
 
     async def run_once(self) -> int:
-        """One round; returns the merge steps taken (0: nothing was due, or it failed)."""
+        """One round; returns the merge steps that did work (0: nothing was due or left to
+        merge, or the round failed)."""
         started = time.perf_counter()
         try:
             steps = await self._quotes.compact_search_index()
@@ -48,6 +55,6 @@ class SearchIndexUpkeep:
         return steps
 
     @tasks.loop(hours=UPKEEP_HOURS)
-    async def _every(self) -> None:
-        if self._every.current_loop:  # the first round is start()'s own
+    async def _rounds(self) -> None:
+        if self._rounds.current_loop:  # the first round is start()'s own
             await self.run_once()

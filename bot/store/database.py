@@ -170,14 +170,25 @@ class Database:
         async with self._write_lock:
             return list(await self.connection.execute_fetchall(sql, params))
 
-    async def count_changes(self, sql: str, params: tuple | dict = ()) -> int:
-        """One write statement on its own, as `write_one` runs it; returns how many rows it
-        changed in all, its triggers' and a virtual table's own tables included (SQLite's
-        total_changes: the figure FTS5's maintenance commands are read by)."""
+    async def repeat_while_changing(self, sql: str, params: tuple | dict = (), *,
+                                    most: int) -> tuple[int, bool]:
+        """Run one write statement again and again, at most `most` times, while each run
+        changes at least two rows (SQLite's total_changes, a trigger's or a virtual table's own
+        tables included: the figure FTS5's maintenance commands are read by). Returns the runs
+        that changed something and whether the last found nothing left to do.
+
+        Each run is a statement of its own, so reads take turns with the series; this process's
+        writes wait for the whole of it (FTS5 starts a merge over when a write lands between
+        two of its steps)."""
         async with self._write_lock:
-            before = self.connection.total_changes
-            await self.connection.execute_fetchall(sql, params)
-            return self.connection.total_changes - before
+            runs = 0
+            while runs < most:
+                before = self.connection.total_changes
+                await self.connection.execute_fetchall(sql, params)
+                if self.connection.total_changes - before < 2:
+                    return runs, True
+                runs += 1
+            return runs, False
 
     async def backup(self, target: Path) -> None:
         """SQLite's online backup: consistent even while the bot keeps writing."""

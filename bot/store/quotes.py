@@ -52,12 +52,13 @@ RANKED_BELOW = 100
 # Matches are counted this far past the page shown, no further ("Page 1 of 20+"): counting all
 # 1,000 matches of a common word took 1.5-2.5 ms at 100,000 quotes, counting 100 about 0.1 ms.
 COUNTED_AHEAD = 100
-# The full-text index is compacted once this many quote writes have piled up since the last
-# time (see compact_search_index): compaction rewrites the whole index (about 1.3 s at 100,000
-# quotes), and a few hundred small segments beside one large one cost a search little.
+# The full-text index is compacted once this many quote writes (rows inserted, deleted or
+# re-worded, a stand-in for the segments they left) have piled up since the last time (see
+# compact_search_index): compaction rewrites the whole index (about 1.3 s at 100,000 quotes),
+# and FTS5's own lazy merging keeps the segments of fewer writes to about ten.
 COMPACT_AFTER_WRITES = 1000
-# Pages FTS5 writes per merge step (about 20-40 ms each): reads and other writes queue behind a
-# step, never behind the whole compaction.
+# Pages FTS5 writes per merge step (about 20-40 ms each): a read queues behind a step, never
+# behind the whole compaction (writes do: see compact_search_index).
 COMPACT_PAGES_PER_STEP = 200
 _MIN_KEY = -(2**63)
 _MAX_KEY = 2**63 - 1
@@ -396,24 +397,33 @@ class QuotesRepository:
     async def compact_search_index(self, *, min_writes: int = COMPACT_AFTER_WRITES,
                                    pages_per_step: int = COMPACT_PAGES_PER_STEP) -> int:
         """Merge the full-text index back into one b-tree once `min_writes` quote writes have
-        piled up since it last was; returns the merge steps taken (0: not due yet).
+        piled up since it last was; returns the merge steps that did work (0: not due yet, or
+        nothing left to merge).
 
         Each step is FTS5's 'merge' command with a negative budget (merge whatever b-trees
-        there are, at any level), a statement of its own, so other queries take turns with it.
-        A step that changes fewer than two rows found nothing left to merge: FTS5's documented
-        test for that.
+        there are, at any level), a statement of its own: searches take turns with the steps,
+        and a step that changes fewer than two rows found nothing left to merge (FTS5's
+        documented test). This process's writes wait for the whole round: a write between two
+        steps leaves a b-tree of its own and starts the merge over, and with one after every
+        step a merge never ends and FTS5's structure grows until writes fail ("database disk
+        image is malformed"). Another process's writes can still land between steps, so the
+        steps are capped at twice what the index's size calls for; a round that stops there
+        leaves its writes counted for the next.
         """
+        # An estimate, read outside the write lock: at worst a round comes a little early or
+        # late.
         due = int(await self._db.fetch_value(
             "SELECT writes_since FROM search_index_upkeep WHERE id = 1") or 0)
         if due < min_writes:
             return 0
-        merge = "INSERT INTO quotes_fts(quotes_fts, rank) VALUES ('merge', ?)"
-        steps = 0
-        while await self._db.count_changes(merge, (-pages_per_step,)) >= 2:
-            steps += 1
-        # Less the writes it started from: any made meanwhile count towards the next time.
-        await self._db.write_one("UPDATE search_index_upkeep SET writes_since ="
-                                 " max(0, writes_since - ?) WHERE id = 1", (due,))
+        pages = int(await self._db.fetch_value("SELECT count(*) FROM quotes_fts_data") or 0)
+        steps, finished = await self._db.repeat_while_changing(
+            "INSERT INTO quotes_fts(quotes_fts, rank) VALUES ('merge', ?)", (-pages_per_step,),
+            most=2 * (pages // pages_per_step + 1) + 2)
+        if finished:
+            # Less the writes it started from: any made since count towards the next time.
+            await self._db.write_one("UPDATE search_index_upkeep SET writes_since ="
+                                     " max(0, writes_since - ?) WHERE id = 1", (due,))
         return steps
 
     async def similar_candidates(self, guild_id: int, expression: str, *,

@@ -255,6 +255,7 @@ class _Tally:
             "p50_ms": percentile(samples, 50),
             "p99_ms": percentile(samples, 99),
             "mean_ms": sum(samples) / len(samples) if samples else float("nan"),
+            "min_ms": min(samples) if samples else float("nan"),
             "max_ms": max(samples) if samples else float("nan"),
             "failures": len(self.failures),
             "failure_examples": self.failures[:3],

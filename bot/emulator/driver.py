@@ -210,6 +210,7 @@ class DriverMixin:
             # The deadline runs from when Discord sent the event, not from when we built it.
             # Stamped as the frame goes out, not after: the write wakes the bot, which may take
             # this process's CPU until it has answered, and a later stamp would miss that work.
+            # (An event only buffered for a RESUME keeps the stamp it was built with.)
             record.dispatched_at = self.clock.now()
 
         sent = await self.gateway.dispatch(

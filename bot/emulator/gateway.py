@@ -86,7 +86,7 @@ class Gateway:
 
     # -- sending --------------------------------------------------------------------------------
 
-    async def _send(self, ws: web.WebSocketResponse, payload: dict[str, Any],
+    async def _send(self, ws: web.WebSocketResponse, payload: dict[str, Any], *,
                     sending: Callable[[], None] | None = None) -> None:
         if ws.closed:
             return
@@ -96,7 +96,7 @@ class Gateway:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await ws.send_str(text)
 
-    async def _dispatch_to(self, session: Session, event: str, data: dict[str, Any],
+    async def _dispatch_to(self, session: Session, event: str, data: dict[str, Any], *,
                            sending: Callable[[], None] | None = None) -> None:
         async with session.lock:
             session.seq += 1
@@ -104,7 +104,7 @@ class Gateway:
             session.events.append((session.seq, payload))
             del session.events[:-_BUFFER]
             if session.ws is not None:
-                await self._send(session.ws, payload, sending)
+                await self._send(session.ws, payload, sending=sending)
 
     async def dispatch(
         self,
@@ -116,7 +116,8 @@ class Gateway:
         sending: Callable[[], None] | None = None,
     ) -> int:
         """Send (or buffer for RESUME) an event to the shard owning `guild_id`; returns how many
-        sessions got it. `sending` is called just before each frame is written to a socket."""
+        sessions got it. `sending` is called just before each frame is written to a socket;
+        not for an event only buffered (no socket) or replayed later on RESUME."""
         for listener in self.listeners:
             listener(event, data)
         count = 0
@@ -125,7 +126,7 @@ class Gateway:
                 continue
             if intent is not None and not session.intents & intent:
                 continue
-            await self._dispatch_to(session, event, data, sending)
+            await self._dispatch_to(session, event, data, sending=sending)
             count += 1
         return count
 

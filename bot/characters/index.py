@@ -3,7 +3,8 @@
 Autocomplete has no defer and must answer in a few milliseconds, so lookups never touch the
 database: the index is built once from the store and rebuilt when the canon changes. Matching is
 case- and accent-insensitive: exact and prefix matches first (via bisect on sorted keys), then
-rapidfuzz for typos.
+rapidfuzz for typos (autocomplete offers those only once nothing matches as typed; a lookup that
+is not clear-cut always weighs them).
 
 The typo pass scores with WRatio, which is too slow to run over every entry of a large canon
 (about 30 ms for 20,000 entries), so it first picks candidates: the names containing a word close

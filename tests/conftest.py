@@ -45,6 +45,14 @@ async def seeded_store(store: Store) -> Store:
     return store
 
 
+async def add_canon_quotes(store: Store, texts: list[str]) -> None:
+    """Many canon quotes in one transaction (one write to the full-text index)."""
+    async with store.database.transaction() as db:
+        await db.executemany(
+            "INSERT INTO quotes (text, speaker_name, status) VALUES (?, 'Someone', 'canon')",
+            [(text,) for text in texts])
+
+
 # ---- end-to-end: the real bot against the local Discord emulator ------------------------------
 
 @dataclass

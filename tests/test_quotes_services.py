@@ -23,6 +23,7 @@ from bot.quotes.upkeep import SearchIndexUpkeep
 from bot.store import Store
 from bot.store.models import DailyQuoteSchedule
 from bot.store.quotes import COMPACT_AFTER_WRITES
+from tests.conftest import add_canon_quotes
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -226,10 +227,7 @@ async def test_a_near_duplicate_submission_points_at_the_original(seeded_store: 
 
 async def test_upkeep_compacts_a_grown_index_before_it_starts_its_rounds(
         seeded_store: Store) -> None:
-    async with seeded_store.database.transaction() as db:
-        await db.executemany(
-            "INSERT INTO quotes (text, speaker_name, status) VALUES (?, 'Someone', 'canon')",
-            [(f"Axolotl line {i}",) for i in range(COMPACT_AFTER_WRITES)])
+    await add_canon_quotes(seeded_store, [f"Axolotl line {i}" for i in range(COMPACT_AFTER_WRITES)])
     upkeep = SearchIndexUpkeep(seeded_store.quotes)
     await upkeep.start()
     try:

@@ -21,6 +21,7 @@ from bot.store.quotes import (
     RANKED_BELOW,
     InvalidSearch,
 )
+from tests.conftest import add_canon_quotes
 
 GUILD = 111
 OTHER_GUILD = 222
@@ -354,10 +355,7 @@ async def test_broad_search_counts_ahead_of_the_page_and_shows_newest_first(
 
 async def test_exactly_the_counting_limit_of_matches_is_an_exact_count(
         seeded_store: Store) -> None:
-    async with seeded_store.database.transaction() as db:
-        await db.executemany(
-            "INSERT INTO quotes (text, speaker_name, status) VALUES (?, 'Someone', 'canon')",
-            [(f"Wombat line {i}",) for i in range(RANKED_BELOW)])
+    await add_canon_quotes(seeded_store, [f"Wombat line {i}" for i in range(RANKED_BELOW)])
     page = await seeded_store.quotes.search(GUILD, "wombat")
     assert page.total == RANKED_BELOW and not page.capped
 
@@ -458,10 +456,8 @@ async def test_compaction_ends_while_another_process_keeps_writing(seeded_store:
     """Another process's writes can land between merge steps, and each starts the merge over
     (with one after every step, a merge never ends and FTS5's structure grows until writes
     fail): the round must end, capped if need be, and leave a sound index."""
-    async with seeded_store.database.transaction() as db:
-        await db.executemany(
-            "INSERT INTO quotes (text, speaker_name, status) VALUES (?, 'Someone', 'canon')",
-            [(f"Okapi line {i} of a grown index",) for i in range(3000)])
+    await add_canon_quotes(seeded_store, [f"Okapi line {i} of a grown index"
+                                          for i in range(3000)])
     writing = True
 
     async def other_process_writes() -> int:

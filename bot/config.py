@@ -25,6 +25,9 @@ DISCORD_REQUESTS_PER_SECOND = 50  # Discord's global rate limit per bot
 # drew 121 429s at 50 and none at 49), so the setting stops one short of it.
 MAX_NEWS_SENDS_PER_SECOND = 49.0
 DEFAULT_NEWS_SENDS_PER_SECOND = 45.0
+# Feeds: every 15 minutes by default; a failing feed backs off from this interval.
+DEFAULT_FEED_POLL_SECONDS = 900.0
+MIN_FEED_POLL_SECONDS = 1.0
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -44,6 +47,7 @@ class Settings:
     gateway_url: str | None = None
     log_level: str = "INFO"
     news_sends_per_second: float = DEFAULT_NEWS_SENDS_PER_SECOND
+    feed_poll_seconds: float = DEFAULT_FEED_POLL_SECONDS
     # SHARD_COUNT: unset = one gateway connection; "auto" (shard_count None) = as many shards as
     # Discord recommends; N = exactly N. Discord requires shards above 2,500 servers.
     sharded: bool = False
@@ -64,6 +68,7 @@ class Settings:
             f"dev_guild_id={self.dev_guild_id}, owner_ids={sorted(self.owner_ids)}, "
             f"api_base={self.api_base}, gateway_url={self.gateway_url}, "
             f"log_level={self.log_level}, news_sends_per_second={self.news_sends_per_second}, "
+            f"feed_poll_seconds={self.feed_poll_seconds:g}, "
             f"shards={(self.shard_count or 'auto') if self.sharded else 'off'})"
         )
 
@@ -139,6 +144,18 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
                 f"{DISCORD_REQUESTS_PER_SECOND} requests a second), got {rate_raw!r}"
             )
 
+    poll_raw = _clean(env, "FEED_POLL_SECONDS")
+    poll = DEFAULT_FEED_POLL_SECONDS
+    if poll_raw:
+        try:
+            poll = float(poll_raw)
+        except ValueError:
+            poll = -1.0
+        if not MIN_FEED_POLL_SECONDS <= poll <= 7 * 86400 or poll != poll:
+            raise ConfigError(
+                f"FEED_POLL_SECONDS must be a number of seconds from "
+                f"{MIN_FEED_POLL_SECONDS:g} to 604800 (a week), got {poll_raw!r}")
+
     shards_raw = _clean(env, "SHARD_COUNT")
     sharded, shard_count = shards_raw is not None, None
     if shards_raw is not None and shards_raw.lower() != "auto":
@@ -160,6 +177,7 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
         gateway_url=gateway_url,
         log_level=level,
         news_sends_per_second=rate,
+        feed_poll_seconds=poll,
         sharded=sharded,
         shard_count=shard_count,
     )

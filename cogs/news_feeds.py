@@ -196,7 +196,7 @@ class NewsFeeds(commands.Cog):
                  *, timing: FeedTiming | None = None) -> None:
         self.bot = bot
         self.news = news
-        timing = timing or FeedTiming()
+        timing = timing or FeedTiming.every(bot.settings.feed_poll_seconds)
         self.poller = FeedPoller(bot.store, FeedFetcher(timing), publish=publish,
                                  clock=bot.clock, timing=timing,
                                  notify_disabled=self._tell_disabled,

@@ -205,6 +205,7 @@ async def test_a_draw_reads_once_before_the_reply(seeded_store: Store) -> None:
     """What a reply waits for: one read for a draw, two when a round ends, one when nothing
     matches; writes only after the reply (each read is a trip to the database thread)."""
     statements: list[str] = []
+    await seeded_store.database.reader.set_trace_callback(statements.append)
     await seeded_store.database.connection.set_trace_callback(statements.append)
     rotation = QuoteRotation(seeded_store.quotes, random.Random(10))
 
@@ -224,6 +225,7 @@ async def test_a_draw_reads_once_before_the_reply(seeded_store: Store) -> None:
     assert await before_reply(joe) == ["SELECT", "SELECT"]  # the round ends: the next opens
     assert await before_reply(QuoteFilter(person="Kit Connor", season=2)) == ["SELECT"]
     await seeded_store.database.connection.set_trace_callback(None)
+    await seeded_store.database.reader.set_trace_callback(None)
 
 
 async def test_rotation_survives_reopening_the_database(seeded_store: Store,
@@ -442,14 +444,19 @@ async def test_a_series_of_merge_steps_holds_this_process_s_writes_off(
     """A write between two merge steps would start the merge over: this process's writes wait
     for the whole series (reads take turns with it)."""
     db = seeded_store.database
+
+    async def on_the_writer(sql: str) -> int:  # a temp table lives on the writer connection
+        [row] = await db.connection.execute_fetchall(sql)
+        return row[0]
+
     await db.write_one("CREATE TEMP TABLE steps (n INTEGER)")
     await db.write_one("INSERT INTO steps (n) VALUES (0), (0)")  # two rows: each run changes 2
     series = asyncio.create_task(db.repeat_while_changing("UPDATE steps SET n = n + 1", most=30))
     await asyncio.sleep(0)  # the series holds the write lock from its first run on
-    assert await db.fetch_value("SELECT max(n) FROM steps") < 30  # a read gets in meanwhile
+    assert await on_the_writer("SELECT max(n) FROM steps") < 30  # a read gets in meanwhile
     await db.write_one("INSERT INTO steps (n) SELECT -max(n) FROM steps")
     assert await series == (30, False)  # stopped by `most`: every run changed two rows
-    assert await db.fetch_value("SELECT min(n) FROM steps") == -30  # the write came after
+    assert await on_the_writer("SELECT min(n) FROM steps") == -30  # the write came after
 
 
 async def test_compaction_ends_while_another_process_keeps_writing(seeded_store: Store) -> None:

@@ -1,10 +1,17 @@
 import sqlite3
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from bot.store import Store, StoreError, load_migrations
-from bot.store.database import MMAP_BYTES, Database, Migration
+from bot.store.database import (
+    BUSY_TIMEOUT_MS,
+    MMAP_BYTES,
+    READ_BUSY_TIMEOUT_MS,
+    Database,
+    Migration,
+)
 
 LATEST = load_migrations()[-1].version
 
@@ -25,10 +32,23 @@ async def test_fresh_database_reaches_latest_with_pragmas(db_path: Path) -> None
     async with await Store.open(db_path) as store:
         assert await store.schema_version() == LATEST
         db = store.database
-        assert (await db.fetch_value("PRAGMA journal_mode")) == "wal"
-        assert (await db.fetch_value("PRAGMA foreign_keys")) == 1
-        assert (await db.fetch_value("PRAGMA busy_timeout")) == 5000
-        assert (await db.fetch_value("PRAGMA mmap_size")) == MMAP_BYTES
+
+        async def pragma(connection: aiosqlite.Connection, name: str) -> object:
+            [row] = await connection.execute_fetchall(f"PRAGMA {name}")
+            return row[0]
+
+        writer, reader = db.connection, db.reader
+        assert reader is not writer
+        assert await pragma(writer, "journal_mode") == "wal"
+        assert await pragma(writer, "foreign_keys") == 1
+        assert await pragma(writer, "busy_timeout") == BUSY_TIMEOUT_MS
+        assert await pragma(writer, "mmap_size") == MMAP_BYTES
+        # The reader cannot write, and waits longer: it never waits for a writer in WAL mode.
+        assert await pragma(reader, "query_only") == 1
+        assert await pragma(reader, "busy_timeout") == READ_BUSY_TIMEOUT_MS
+        assert await pragma(reader, "mmap_size") == MMAP_BYTES
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await reader.execute("DELETE FROM characters")
 
 
 @pytest.mark.parametrize("start", range(LATEST))

@@ -118,8 +118,11 @@ class FeedPoller:
                                       getattr(exc, "retry_after", None))
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("fetching feed %s (%s) failed unexpectedly", feed.id, feed.url)
+        except Exception as exc:
+            # The host only: a feed's path or query may hold a token, and so may the text of
+            # an exception about it, so no traceback either.
+            log.error("fetching feed %s (%s) failed unexpectedly: %s", feed.id,
+                      feed_host(feed.url), type(exc).__name__)
             return await self._failed(feed, now, "internal error while reading the feed", None)
         try:
             async with self._ingest_lock:
@@ -130,10 +133,14 @@ class FeedPoller:
         except Exception:
             # Validators are not saved: the next fetch reads the whole document again, and
             # whatever was stored before this error is recognised as seen.
-            log.exception("ingesting feed %s (%s) failed", feed.id, feed.url)
+            log.exception("ingesting feed %s (%s) failed", feed.id, feed_host(feed.url))
             return await self._failed(feed, now, "internal error while storing entries", None)
         await self._record_ok(feed, now, etag=fetched.etag, last_modified=fetched.last_modified,
-                              title=parsed.title, new_entries=report.new_entries)
+                              title=parsed.title, new_entries=report.new_entries,
+                              unreadable=parsed.unreadable)
+        if parsed.unreadable:
+            log.info("feed %s (%s): %d unreadable entries left out", feed.id,
+                     feed_host(feed.url), parsed.unreadable)
         if report.posted or report.held:
             log.info("feed %s: %d posted, %d held for review", feed.id, len(report.posted),
                      report.held)
@@ -145,10 +152,11 @@ class FeedPoller:
 
     async def _record_ok(self, feed: Feed, now: datetime, *, etag: str | None,
                          last_modified: str | None, title: str | None,
-                         new_entries: bool) -> None:
+                         new_entries: bool, unreadable: int | None = None) -> None:
         await self.store.feeds.record_fetched(
             feed.id, now, next_fetch_at=now + timedelta(seconds=self.timing.interval),
-            etag=etag, last_modified=last_modified, title=title, new_entries=new_entries)
+            etag=etag, last_modified=last_modified, title=title, new_entries=new_entries,
+            unreadable=unreadable)
 
     async def _failed(self, feed: Feed, now: datetime, reason: str,
                       retry_after: float | None) -> PollResult:
@@ -208,7 +216,8 @@ class FeedPoller:
                                       timing=self.timing)
             await self._record_ok(feed, now, etag=fetched.etag,
                                   last_modified=fetched.last_modified, title=parsed.title,
-                                  new_entries=report.new_entries)
+                                  new_entries=report.new_entries,
+                                  unreadable=parsed.unreadable)
         finally:
             if mine:
                 self._busy.discard(feed.id)

@@ -26,6 +26,14 @@ class FeedTiming:
     tick: float = 60.0  # the background loop looks for due feeds at least this often
     first_look: float = 10.0  # after start-up, before the first round
 
+    @classmethod
+    def every(cls, interval: float) -> FeedTiming:
+        """The defaults around a polling interval (FEED_POLL_SECONDS): the background loop
+        looks at least as often as a feed falls due, and the first round waits no longer."""
+        defaults = cls()
+        return cls(interval=interval, tick=min(defaults.tick, interval),
+                   first_look=min(defaults.first_look, interval))
+
     def __post_init__(self) -> None:
         if self.interval <= 0 or self.fetch_timeout <= 0 or self.max_bytes < 1:
             raise ValueError("interval, fetch_timeout and max_bytes must be positive")

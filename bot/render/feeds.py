@@ -117,6 +117,9 @@ def feed_line(feed: Feed) -> str:
     status = [f"last fetch {_when(feed.last_fetch_at)}", f"last new item {_when(feed.last_new_at)}"]
     if feed.failures:
         status.append(f"{plural(feed.failures, 'failure')} in a row")
+    if feed.unreadable_entries:
+        status.append(f"{plural(feed.unreadable_entries, 'unreadable entry', 'unreadable entries')}"
+                      " left out")
     lines.append(" · ".join(status))
     if feed.state == "disabled" and feed.disabled_reason:
         lines.append(f"disabled: {safe(feed.disabled_reason, _ERROR_LIMIT)}")

@@ -178,7 +178,7 @@ class CanonRepository:
         """Changes whenever canon may have changed: a seed through this store bumps the
         generation, and a commit by another connection (`heartstopper-bot db seed` while the bot
         runs) changes SQLite's data_version."""
-        data_version = int(await self._db.fetch_value("PRAGMA data_version") or 0)
+        data_version = await self._db.data_version()
         if data_version != self._data_version:
             self._cache.clear()  # another process wrote: what was read may be stale
             self._data_version = data_version

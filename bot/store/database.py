@@ -1,22 +1,41 @@
-"""One aiosqlite connection, its pragmas, its migrations and its write lock.
+"""Two aiosqlite connections, their pragmas, the migrations and the write lock.
 
-A single connection is shared by every task, so two tasks must never interleave statements inside
-one transaction: every write goes through `transaction()`, which holds an asyncio lock.
+Writes go through one connection shared by every task, so two tasks must never interleave
+statements inside one transaction: every write goes through `transaction()`, which holds an
+asyncio lock. Reads go through a second, read-only connection: in WAL mode a reader never waits
+for a writer, so a lookup answers at once even while a write waits out another process's lock
+(each aiosqlite connection runs its statements one at a time on its own thread).
+
+A write that cannot be made (the database busy or locked, the disk full, an I/O error) raises
+`StoreUnavailable`; nothing was changed, and trying again later may work. The last such failure
+is kept (`last_write_error`) for status displays.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 import aiosqlite
 
-BUSY_TIMEOUT_MS = 5000
+log = logging.getLogger(__name__)
+
+# How long one write waits for another process's lock, and how long a write waits for this
+# process's other writers, before giving up with StoreUnavailable. Short on purpose: a slash
+# command that writes must still answer within Discord's 3 seconds ("busy, try again"), and the
+# background writers (news outcomes, claims, feeds) retry by themselves.
+BUSY_TIMEOUT_MS = 1000
+WRITE_LOCK_WAIT = 1.0
+# Reads only wait out a checkpoint or a WAL recovery, never a writer.
+READ_BUSY_TIMEOUT_MS = 5000
 # Reads go through a memory map of the database file instead of copying pages into SQLite's own
 # 2 MiB cache: with quotes, search and rotation reads taking turns, the default cache kept
 # evicting what the next command needed (searches 15-20% slower at 100,000 quotes). The pages
@@ -29,6 +48,43 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class StoreError(RuntimeError):
     """The database cannot be used as it is; the message says why and what to do."""
+
+
+class StoreUnavailable(StoreError):
+    """A write could not be made now; nothing was changed. `kind` is 'busy' (another process
+    or this one's other writers hold the lock), 'full' (no space left), 'io' (the disk failed)
+    or 'error' (anything else SQLite refused)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"the database could not be written ({kind}): {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class WriteFailure:
+    """The last write that failed, for /news status and the logs."""
+
+    kind: str
+    detail: str
+    at: datetime
+
+
+def classify_write_error(error: sqlite3.Error) -> str:
+    name = getattr(error, "sqlite_errorname", "") or ""
+    text = f"{name} {error}".lower()
+    if "busy" in text or "locked" in text:
+        return "busy"
+    if "full" in text:
+        return "full"
+    if "ioerr" in text or "i/o" in text or "readonly" in text or "read-only" in text:
+        return "io"
+    return "error"
+
+
+# A test's fault hook: called before each write commits; an exception it returns is raised
+# there (the transaction is rolled back), as if SQLite had failed the write.
+WriteFault = Callable[[], BaseException | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +112,22 @@ def load_migrations() -> list[Migration]:
 
 
 class Database:
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
-        self.connection = connection
+    def __init__(self, connection: aiosqlite.Connection, path: Path,
+                 reader: aiosqlite.Connection | None = None) -> None:
+        self.connection = connection  # the writer (and migrations)
+        self.reader = reader or connection
         self.path = path
         self._write_lock = asyncio.Lock()
+        self.write_fault: WriteFault | None = None
+        self.last_write_error: WriteFailure | None = None
+        self.write_failures = 0  # since start, for status displays
 
     @classmethod
     async def open(cls, path: Path, *, migrate_to: int | None = None) -> Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per unit of work.
         connection = await aiosqlite.connect(path, isolation_level=None)
+        reader: aiosqlite.Connection | None = None
         try:
             connection.row_factory = aiosqlite.Row
             await connection.execute("PRAGMA journal_mode = WAL")
@@ -75,13 +137,60 @@ class Database:
             await connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             database = cls(connection, path)
             await database.migrate(migrate_to)
+            # Opened after the migrations, so it never sees a schema that is about to change.
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            reader.row_factory = aiosqlite.Row
+            await reader.execute("PRAGMA query_only = ON")
+            await reader.execute(f"PRAGMA busy_timeout = {READ_BUSY_TIMEOUT_MS}")
+            await reader.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            database.reader = reader
         except BaseException:
+            if reader is not None:
+                await reader.close()
             await connection.close()
             raise
         return database
 
     async def close(self) -> None:
+        if self.reader is not self.connection:
+            await self.reader.close()
         await self.connection.close()
+
+    # ---- write failures -------------------------------------------------------------------
+
+    def _check_fault(self) -> None:
+        if self.write_fault is not None:
+            fault = self.write_fault()
+            if fault is not None:
+                raise fault
+
+    def _unavailable(self, error: sqlite3.Error) -> StoreUnavailable:
+        kind = classify_write_error(error)
+        detail = str(error) or type(error).__name__
+        self.last_write_error = WriteFailure(kind, detail, datetime.now(UTC))
+        self.write_failures += 1
+        return StoreUnavailable(kind, detail)
+
+    @asynccontextmanager
+    async def _writer(self) -> AsyncIterator[None]:
+        """This process's turn to write, waited for at most WRITE_LOCK_WAIT."""
+        try:
+            async with asyncio.timeout(WRITE_LOCK_WAIT):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            raise self._unavailable(sqlite3.OperationalError(
+                "database is busy (other writes of this process are waiting)")) from None
+        try:
+            yield
+        finally:
+            self._write_lock.release()
+
+    async def data_version(self) -> int:
+        """SQLite's data_version as the writer sees it: it changes when another process commits
+        (this process's reader never writes, and the writer's own commits do not count)."""
+        async with self.connection.execute("PRAGMA data_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0])
 
     async def user_version(self) -> int:
         async with self.connection.execute("PRAGMA user_version") as cursor:
@@ -122,19 +231,23 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Serialise writers: BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
-        async with self._write_lock:
+        """Serialise writers: BEGIN IMMEDIATE ... COMMIT, rolled back on any error. A write
+        SQLite refuses (busy, full, I/O) comes out as StoreUnavailable."""
+        async with self._writer():
             try:
                 # BEGIN inside the try: aiosqlite runs a queued statement even when its awaiter
                 # was cancelled, so a cancellation here must still end in ROLLBACK, or the one
                 # shared connection would stay inside a transaction for good.
                 await self.connection.execute("BEGIN IMMEDIATE")
                 yield self.connection
+                self._check_fault()
+                await self.connection.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await self._rollback()
+                raise self._unavailable(exc) from exc
             except BaseException:
                 await self._rollback()
                 raise
-            else:
-                await self.connection.execute("COMMIT")
 
     async def _rollback(self) -> None:
         # Shielded so a second cancellation cannot interrupt the cleanup itself.
@@ -152,11 +265,11 @@ class Database:
     # Each helper is one trip to aiosqlite's thread (execute, fetch and close as one call): a
     # trip costs 0.1-0.3 ms on a busy loop, and a cursor used by hand takes three.
     async def fetch_all(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
-        return list(await self.connection.execute_fetchall(sql, params))
+        return list(await self.reader.execute_fetchall(sql, params))
 
     async def fetch_one(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
         """The first row of a query that returns at most a few rows (all are read)."""
-        rows = await self.connection.execute_fetchall(sql, params)
+        rows = await self.reader.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
     async def fetch_value(self, sql: str, params: tuple | dict = ()) -> object:
@@ -167,8 +280,12 @@ class Database:
         """One statement as its own transaction (SQLite makes a single statement atomic), for
         hot paths where BEGIN and COMMIT would triple the trips. Holds the write lock, so it
         can never land inside another task's open transaction; returns its RETURNING rows."""
-        async with self._write_lock:
-            return list(await self.connection.execute_fetchall(sql, params))
+        async with self._writer():
+            try:
+                self._check_fault()
+                return list(await self.connection.execute_fetchall(sql, params))
+            except sqlite3.Error as exc:
+                raise self._unavailable(exc) from exc
 
     async def repeat_while_changing(self, sql: str, params: tuple | dict = (), *,
                                     most: int) -> tuple[int, bool]:
@@ -180,11 +297,15 @@ class Database:
         Each run is a statement of its own, so reads take turns with the series; this process's
         writes wait for the whole of it (FTS5 starts a merge over when a write lands between
         two of its steps)."""
-        async with self._write_lock:
+        async with self._writer():
             runs = 0
             while runs < most:
                 before = self.connection.total_changes
-                await self.connection.execute_fetchall(sql, params)
+                try:
+                    self._check_fault()
+                    await self.connection.execute_fetchall(sql, params)
+                except sqlite3.Error as exc:
+                    raise self._unavailable(exc) from exc
                 if self.connection.total_changes - before < 2:
                     return runs, True
                 runs += 1
@@ -194,4 +315,4 @@ class Database:
         """SQLite's online backup: consistent even while the bot keeps writing."""
         target.parent.mkdir(parents=True, exist_ok=True)
         async with aiosqlite.connect(target) as destination:
-            await self.connection.backup(destination)
+            await self.reader.backup(destination)

@@ -38,6 +38,7 @@ def _feed(r: aiosqlite.Row) -> Feed:
         last_new_at=_parse(r["last_new_at"]), failures=r["failures"],
         last_error=r["last_error"], disabled_reason=r["disabled_reason"],
         disabled_at=_parse(r["disabled_at"]), added_by=r["added_by"],
+        unreadable_entries=r["unreadable_entries"],
     )
 
 
@@ -164,9 +165,11 @@ class FeedsRepository:
 
     async def record_fetched(self, feed_id: int, now: datetime, *, next_fetch_at: datetime,
                              etag: str | None, last_modified: str | None,
-                             title: str | None, new_entries: bool) -> None:
+                             title: str | None, new_entries: bool,
+                             unreadable: int | None = None) -> None:
         """A fetch succeeded (200 ingested, or 304): failures reset, validators saved. Called
-        only after every entry of the document is stored, so a crash before it refetches."""
+        only after every entry of the document is stored, so a crash before it refetches.
+        `unreadable`: entries of the document left out (None for a 304: as before)."""
         when = stamp(now)
         async with self._db.transaction() as db:
             await db.execute(
@@ -174,10 +177,11 @@ class FeedsRepository:
                 " last_fetch_at = ?, last_ok_at = ?, next_fetch_at = ?,"
                 " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
                 " title = coalesce(?, title),"
-                " last_new_at = CASE WHEN ? THEN ? ELSE last_new_at END, updated_at = ?"
+                " last_new_at = CASE WHEN ? THEN ? ELSE last_new_at END, updated_at = ?,"
+                " unreadable_entries = coalesce(?, unreadable_entries)"
                 " WHERE id = ?",
                 (when, when, stamp(next_fetch_at), etag, last_modified, title,
-                 int(new_entries), when, when, feed_id),
+                 int(new_entries), when, when, unreadable, feed_id),
             )
 
     async def record_failure(self, feed_id: int, now: datetime, error: str, *,

@@ -325,6 +325,7 @@ class Feed:
     disabled_reason: str | None = None
     disabled_at: datetime | None = None
     added_by: int | None = None
+    unreadable_entries: int = 0  # in the last document fetched: left out, the rest went on
 
 
 @dataclass(frozen=True, slots=True)

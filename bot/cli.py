@@ -29,7 +29,8 @@ GATEWAY_SHARDING_REQUIRED = 4011  # Discord's close code above 2,500 servers on 
 
 # The smallest set the features need: see channels, post in them, embed cards. Publishing our own
 # posts in announcement channels needs only Send Messages there.
-INVITE_PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
+INVITE_PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True,
+                                         read_message_history=True)
 
 
 class CliError(Exception):

@@ -246,8 +246,8 @@ class News(commands.GroupCog, name="News", group_name="news",
         await self._require_owner(interaction)
         status = await self.bot.store.news.status()
         embed = status_embed(status, rate=self.bot.settings.news_sends_per_second,
-                             max_rate=DISCORD_REQUESTS_PER_SECOND, running=self.engine.running,
-                             queued=self.engine.in_hand)
+                             max_rate=DISCORD_REQUESTS_PER_SECOND, health=self.engine.health(),
+                             now=self.bot.clock())
         await interaction.response.send_message(embed=embed, ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)
 

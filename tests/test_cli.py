@@ -53,7 +53,8 @@ def test_invite_url_has_minimal_permissions(env_file: Path,
     assert run(env_file, "invite", "--client-id", "1234567890") == 0
     url = capsys.readouterr().out.strip()
     assert "client_id=1234567890" in url
-    assert "permissions=19456" in url  # view channel + send messages + embed links
+    # view channel + send messages + embed links + read message history
+    assert f"permissions={(1 << 10) | (1 << 11) | (1 << 14) | (1 << 16)}" in url
     assert "scope=bot+applications.commands" in url
 
 

@@ -143,9 +143,11 @@ def test_exceptions_without_a_response_are_classified() -> None:
 
 
 def test_missing_permissions_are_named_as_in_discord() -> None:
-    assert missing_post_permissions(discord.Permissions(view_channel=True, send_messages=True,
-                                                        embed_links=True)) == []
-    assert missing_post_permissions(discord.Permissions(view_channel=True)) == [
+    assert missing_post_permissions(discord.Permissions(
+        view_channel=True, send_messages=True, embed_links=True,
+        read_message_history=True)) == []
+    assert missing_post_permissions(discord.Permissions(view_channel=True,
+                                                        read_message_history=True)) == [
         "Send Messages", "Embed Links"]
     assert missing_post_permissions(discord.Permissions.none()) == [
-        "View Channel", "Send Messages", "Embed Links"]
+        "View Channel", "Send Messages", "Embed Links", "Read Message History"]

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 
 import discord
 
+from bot.news.health import EngineHealth
 from bot.render.news import (
     BODY_LIMIT,
     LATEST_MAX,
+    is_post_of,
     latest_embed,
     news_embed,
     news_message,
@@ -17,6 +19,7 @@ from bot.render.news import (
     subscriptions_embed,
 )
 from bot.render.text import EMBED_TOTAL_LIMIT
+from bot.store.database import WriteFailure
 from bot.store.models import NewsItem, NewsStatus, NewsSubscription, Source
 
 T0 = datetime(2024, 10, 3, 12, 0, tzinfo=UTC)
@@ -52,7 +55,12 @@ def test_a_post_has_title_body_link_season_source_and_date() -> None:
     assert "[Read more](https://example.org/news/season-3)" in data["description"]
     fields = {f["name"]: f["value"] for f in data["fields"]}
     assert fields == {"Season": "3", "Source": "People.com"}
-    assert data["footer"]["text"] == "Published 3 October 2024"
+    # The marker the bot reads back to find its own post of an item after a lost outcome.
+    assert data["footer"]["text"] == "Published 3 October 2024 · news #1"
+    assert is_post_of([data["footer"]["text"]], 1)
+    assert not is_post_of([data["footer"]["text"]], 11) and not is_post_of([None], 1)
+    hidden = news_embed(item(id=12), watched_season=2).to_dict()
+    assert is_post_of([None, hidden["footer"]["text"]], 12)
 
 
 def test_source_falls_back_to_the_link_host_then_the_poster() -> None:
@@ -152,12 +160,33 @@ def test_status_and_pause_notice() -> None:
     status = NewsStatus(items={"seed": 20, "owner": 2},
                         deliveries={"pending": 3, "sending": 1, "publish_pending": 2,
                                     "publishing": 0, "sent": 40, "failed": 1, "cancelled": 4},
-                        subscriptions={"active": 30, "paused": 2, "ended": 1})
-    embed = status_embed(status, rate=45, max_rate=50, running=True, queued=5)
+                        subscriptions={"active": 30, "paused": 2, "ended": 1},
+                        oldest_open_at=datetime(2026, 11, 25, 11, 48, tzinfo=UTC))
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    healthy = EngineHealth(running=True, in_hand=5, unrecorded=0, unrecorded_for=None,
+                           store_trouble_for=None, last_store_error=None)
+    embed = status_embed(status, rate=45, max_rate=50, health=healthy, now=now)
     within_limits(embed)
     text = str(embed.to_dict())
-    assert "4 pending" in text and "40 sent" in text and "1 failed" in text
+    assert "4 pending (1 in flight)" in text and "40 sent" in text and "1 failed" in text
     assert "2 paused" in text and "45 sends per second" in text
+    assert "has waited 12 min" in text and "**healthy**" in text and "5 deliveries in hand" in text
+    assert "Last database error" not in text
+
+    locked = WriteFailure("busy", "database is locked " * 40, datetime(2026, 11, 25, tzinfo=UTC))
+    sick = EngineHealth(running=True, in_hand=2, unrecorded=2, unrecorded_for=14.2,
+                        store_trouble_for=20.0, last_store_error=locked)
+    embed = status_embed(status, rate=45, max_rate=50, health=sick, now=now)
+    within_limits(embed)
+    fields = {f.name: f.value for f in embed.fields}
+    assert "**needs attention**: the database is refusing writes" in fields["Engine"]
+    assert "2 outcomes waiting to be written to the database (for 14 s)" in fields["Engine"]
+    assert fields["Last database error"].startswith("busy: database is locked")
+    assert "<t:1795564800:R>" in fields["Last database error"]
+    stopped = EngineHealth(running=False, in_hand=0, unrecorded=0, unrecorded_for=None,
+                           store_trouble_for=None, last_store_error=None)
+    assert "the engine is stopped" in str(status_embed(status, rate=45, max_rate=50,
+                                                       health=stopped, now=now).to_dict())
     notice = pause_notice(42, missing=["Send Messages", "Embed Links"], reason="Missing Perms")
     assert "<#42>" in notice and "**Send Messages** and **Embed Links**" in notice
     assert "Missing Access" in pause_notice(42, missing=[], reason="Missing Access")

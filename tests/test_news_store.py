@@ -106,10 +106,12 @@ async def test_in_flight_rows_are_requeued_with_the_same_nonce(db_path, store: S
 
     # As after a crash: a new process opens the same file.
     async with await Store.open(db_path) as reopened:
-        assert await reopened.news.requeue_in_flight() == 2
+        assert await reopened.news.requeue_in_flight(T0) == 2
         [resend] = await reopened.news.claim_sends(T0, 10)
         assert resend.delivery.id == sending[1].delivery.id
         assert resend.delivery.nonce == sending[1].delivery.nonce
+        # The first try may have gone out: from when is kept, for a re-send long after.
+        assert resend.delivery.unsure_since == T0
         [republish] = await reopened.news.claim_publishes(T0, 10)
         assert republish.delivery.id == publishing.delivery.id
         assert republish.delivery.message_id == 900

@@ -1,10 +1,17 @@
 """The delivery engine: works through the outbox in the store until every delivery is done.
 
-A dispatcher claims due deliveries (marking them in flight in the store before any request is
-made) and hands them to a fixed set of workers; every request waits its turn at one token bucket
-for the whole process. Each outcome is written back at once, so stopping the process at any
-moment loses nothing: at the next start, in-flight rows are sent again with the same nonce and
-Discord returns the first message instead of posting a second one.
+A dispatcher claims due deliveries (marking them in flight in the store, with this run's token,
+before any request is made) and hands them to a fixed set of workers; every request waits its
+turn at one token bucket for the whole process. Each outcome is written back at once; an outcome
+the store refuses (locked by another process, disk full, I/O error) is kept in memory and
+written again and again until it lands, without holding up a worker or another channel.
+
+Nothing sticks and nothing is posted twice:
+- A row left in flight by a stopped or crashed process, or by this one with no worker holding it,
+  goes back in the queue (at start, and every few seconds while running).
+- A re-send soon after a try whose outcome was lost carries the same nonce, and Discord returns
+  the first message instead of posting a second. Past the nonce's few minutes, the engine first
+  reads the channel back for its own post of the item and records that instead.
 """
 
 from __future__ import annotations
@@ -12,18 +19,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from bot.news.budget import next_publish_slot
 from bot.news.failures import Failure, Verdict, classify
+from bot.news.health import EngineHealth
 from bot.news.timing import DeliveryTiming, backoff
+from bot.news.transport import CannotCheck
 from bot.render.news import NewsMessage, news_message
 from bot.store import Store
+from bot.store.database import StoreUnavailable
 from bot.store.models import DeliveryJob, NewsDraft, NewsSubscription, Published
 
 log = logging.getLogger(__name__)
+
+Write = Callable[[], Awaitable[object]]
 
 
 class Transport(Protocol):
@@ -32,6 +46,9 @@ class Transport(Protocol):
     async def publish(self, sub: NewsSubscription, message_id: int) -> None: ...
 
     async def tell_paused(self, sub: NewsSubscription, reason: str) -> str | None: ...
+
+    async def find_sent(self, sub: NewsSubscription, item_id: int,
+                        since: datetime) -> int | None: ...
 
 
 class NewsEngine:
@@ -52,6 +69,13 @@ class NewsEngine:
         self._wakeup = asyncio.Event()
         self._queue: asyncio.Queue[DeliveryJob] = asyncio.Queue(maxsize=self.timing.workers * 2)
         self._tasks: list[asyncio.Task[None]] = []
+        # A token per start: rows in flight under another token belong to a run that is gone.
+        self.run_id = secrets.token_hex(8)
+        self._held: set[int] = set()  # delivery ids this run claimed and has not finished
+        self._unrecorded: dict[int, tuple[Write, float]] = {}  # id -> (write, since: loop time)
+        self._recorder: asyncio.Task[None] | None = None
+        self._store_trouble_since: float | None = None  # loop time of a failing streak
+        self._next_sweep = 0.0
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -61,32 +85,51 @@ class NewsEngine:
 
     @property
     def in_hand(self) -> int:
-        """Claimed deliveries waiting for a worker."""
-        return self._queue.qsize()
+        """Deliveries this run has claimed and not finished."""
+        return len(self._held)
+
+    def health(self) -> EngineHealth:
+        now = asyncio.get_running_loop().time()
+        oldest = min((since for _, since in self._unrecorded.values()), default=None)
+        trouble = self._store_trouble_since
+        return EngineHealth(
+            running=self.running, in_hand=len(self._held), unrecorded=len(self._unrecorded),
+            unrecorded_for=None if oldest is None else now - oldest,
+            store_trouble_for=None if trouble is None else now - trouble,
+            last_store_error=self.store.database.last_write_error,
+        )
 
     async def start(self) -> None:
         if self.running:
             return
-        resumed = await self.store.news.requeue_in_flight()
-        if resumed:
-            log.info("resuming %d news deliveries that were in flight at the last stop", resumed)
+        self.run_id = secrets.token_hex(8)
+        self._held.clear()
         self._queue = asyncio.Queue(maxsize=self.timing.workers * 2)
         self._tasks = [asyncio.create_task(self._dispatch(), name="news-dispatcher")]
         self._tasks += [asyncio.create_task(self._work(), name=f"news-worker-{i}")
                         for i in range(self.timing.workers)]
 
     async def stop(self) -> None:
-        """Stop at once. Whatever is in flight stays marked so in the store and is resumed,
-        with its nonce, at the next start."""
+        """Stop at once. Whatever is in flight stays marked so in the store and is resumed at
+        the next start (with its nonce, or by looking for the post first)."""
         tasks, self._tasks = self._tasks, []
+        if self._recorder is not None:
+            tasks.append(self._recorder)
+            self._recorder = None
         pending = set(tasks)
         for _ in range(5):
             for task in pending:
                 task.cancel()
             _, pending = await asyncio.wait(pending, timeout=1.0)
             if not pending:
-                return
-        log.error("news engine tasks did not stop: %s", [t.get_name() for t in pending])
+                break
+        else:
+            log.error("news engine tasks did not stop: %s", [t.get_name() for t in pending])
+        if self._unrecorded:
+            log.warning("news engine stopped with %d outcomes not written (the database kept "
+                        "refusing); they are checked again at the next start",
+                        len(self._unrecorded))
+            self._unrecorded.clear()
 
     def wake(self) -> None:
         """Look at the outbox now (new deliveries, or a clock that moved)."""
@@ -115,9 +158,27 @@ class NewsEngine:
             await self._ready()
         while True:
             try:
+                # Before the first claim: whatever an earlier run left in flight.
+                resumed = await self.store.news.requeue_in_flight(self._clock())
+            except StoreUnavailable as exc:
+                self._store_failed("resuming deliveries left in flight", exc)
+                await asyncio.sleep(self.timing.store_retry)
+                continue
+            break
+        self._store_ok()
+        if resumed:
+            log.info("resuming %d news deliveries that were in flight at the last stop", resumed)
+        self._next_sweep = asyncio.get_running_loop().time() + self.timing.sweep_every
+        while True:
+            try:
+                await self._sweep_if_due()
                 timeout = await self._dispatch_once()
+                self._store_ok()
             except asyncio.CancelledError:
                 raise
+            except StoreUnavailable as exc:
+                self._store_failed("claiming deliveries", exc)
+                timeout = self.timing.store_retry
             except Exception:
                 log.exception("news dispatcher failed; trying again shortly")
                 timeout = min(self.timing.retry_base, self.timing.idle_poll)
@@ -128,6 +189,20 @@ class NewsEngine:
                 async with asyncio.timeout(timeout):
                     await self._wakeup.wait()
 
+    async def _sweep_if_due(self) -> None:
+        """Put back in the queue what is in flight in the store but worked on by nobody."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._next_sweep:
+            return
+        self._next_sweep = loop.time() + self.timing.sweep_every
+        now = self._clock()
+        # Another run's rows only once they are older than any request of theirs could be.
+        stale = now - timedelta(seconds=self.timing.request_timeout * 2)
+        recovered = await self.store.news.recover_abandoned(self.run_id, set(self._held), now,
+                                                            stale)
+        if recovered:
+            log.warning("put %d news deliveries left in flight back in the queue", recovered)
+
     async def _dispatch_once(self) -> float:
         """Claim what is due into the free slots; return how long to wait before looking
         again (workers and publishers wake the dispatcher sooner)."""
@@ -136,10 +211,11 @@ class NewsEngine:
         room = self._queue.maxsize - self._queue.qsize()
         if room <= 0:
             return self.timing.idle_poll  # a worker finishing wakes us
-        jobs = await self.store.news.claim_sends(now, room)
+        jobs = await self.store.news.claim_sends(now, room, self.run_id)
         if len(jobs) < room:
-            jobs += await self.store.news.claim_publishes(now, room - len(jobs))
+            jobs += await self.store.news.claim_publishes(now, room - len(jobs), self.run_id)
         for job in jobs:
+            self._held.add(job.delivery.id)
             self._queue.put_nowait(job)
         if len(jobs) == room:
             return 0.0  # maybe more due: look again as soon as there is room
@@ -163,16 +239,74 @@ class NewsEngine:
                 log.exception("news delivery %s failed unexpectedly", job.delivery.id)
                 await self._requeue_after_bug(job)
             finally:
+                if job.delivery.id not in self._unrecorded:
+                    self._held.discard(job.delivery.id)
                 self._queue.task_done()
                 self._wakeup.set()
 
     async def _requeue_after_bug(self, job: DeliveryJob) -> None:
-        # Soon, not after the long cap: if the post did reach Discord (say, the database was
-        # locked when recording it), a re-send within the nonce window returns that message.
-        with contextlib.suppress(Exception):
-            when = self._clock() + timedelta(seconds=self.timing.retry_base)
-            await self.store.news.retry_later(job.delivery.id, when, "internal error",
-                                              publishing=job.delivery.state == "publishing")
+        # Soon, not after the long cap: if the post did reach Discord (say, the bug came after
+        # the send), a re-send within the nonce window returns that message, and a later one
+        # looks for it first.
+        when = self._clock() + timedelta(seconds=self.timing.retry_base)
+        await self._record(job, lambda: self.store.news.retry_later(
+            job.delivery.id, when, "internal error",
+            publishing=job.delivery.state == "publishing", unsure=True))
+
+    # ---- recording outcomes ---------------------------------------------------------------
+
+    async def _record(self, job: DeliveryJob, write: Write) -> None:
+        """Write a delivery's outcome. If the store refuses, the write is kept and retried in
+        the background until it lands; the worker moves on, and the row stays claimed by this
+        run (so nobody sends it again meanwhile)."""
+        try:
+            await write()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._store_failed(f"recording news delivery {job.delivery.id}", exc)
+            self._unrecorded[job.delivery.id] = (write, asyncio.get_running_loop().time())
+            if self._recorder is None or self._recorder.done():
+                self._recorder = asyncio.create_task(self._record_later(),
+                                                     name="news-recorder")
+            return
+        self._held.discard(job.delivery.id)
+
+    async def _record_later(self) -> None:
+        delay = self.timing.record_retry_base
+        late = 0
+        while self._unrecorded:
+            await asyncio.sleep(delay)
+            for delivery_id, (write, _) in list(self._unrecorded.items()):
+                try:
+                    await write()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self._store_failed(f"recording news delivery {delivery_id}", exc)
+                    delay = min(delay * 2, self.timing.record_retry_cap)
+                    break
+                del self._unrecorded[delivery_id]
+                self._held.discard(delivery_id)
+                late += 1
+                delay = self.timing.record_retry_base
+        self._store_ok()
+        log.info("recorded %d news delivery outcomes the database had refused", late)
+        self._wakeup.set()  # the channels they held up can go on
+
+    def _store_failed(self, doing: str, exc: BaseException) -> None:
+        if self._store_trouble_since is None:
+            self._store_trouble_since = asyncio.get_running_loop().time()
+            log.warning("news: the database refused a write while %s (%s); retrying until it "
+                        "works", doing, exc)
+        else:
+            log.debug("news: still cannot write while %s: %s", doing, exc)
+
+    def _store_ok(self) -> None:
+        if self._store_trouble_since is not None and not self._unrecorded:
+            took = asyncio.get_running_loop().time() - self._store_trouble_since
+            self._store_trouble_since = None
+            log.info("news: the database takes writes again (after %.1f s)", took)
 
     def _after(self, seconds: float) -> datetime:
         return self._clock() + timedelta(seconds=seconds)
@@ -181,6 +315,25 @@ class NewsEngine:
 
     async def _send(self, job: DeliveryJob) -> None:
         d, sub = job.delivery, job.subscription
+        if d.unsure_since is not None and (
+                self._clock() - d.unsure_since).total_seconds() >= self.timing.nonce_trust:
+            # The nonce may be forgotten: find out whether that earlier try went out.
+            try:
+                found = await self.transport.find_sent(sub, job.item.id, d.unsure_since)
+            except asyncio.CancelledError:
+                raise
+            except CannotCheck as exc:
+                await self._send_failed(job, Failure(Verdict.PAUSE, str(exc)), exc)
+                return
+            except Exception as exc:
+                await self._send_failed(job, classify(exc), exc)
+                return
+            if found is not None:
+                log.info("news delivery %s: its post from an earlier try is in channel %s "
+                         "(message %s); not posting again", d.id, sub.channel_id, found)
+                await self._record(job, lambda: self.store.news.mark_sent(
+                    d.id, found, self._clock(), then_publish=sub.publish))
+                return
         watched = await self.store.guilds.watched_season(sub.guild_id)
         message = news_message(job.item, role_id=sub.role_id, watched_season=watched)
         try:
@@ -190,34 +343,33 @@ class NewsEngine:
         except Exception as exc:
             await self._send_failed(job, classify(exc), exc)
             return
-        await self.store.news.mark_sent(d.id, message_id, self._clock(),
-                                        then_publish=sub.publish)
+        await self._record(job, lambda: self.store.news.mark_sent(
+            d.id, message_id, self._clock(), then_publish=sub.publish))
 
     async def _send_failed(self, job: DeliveryJob, failure: Failure, exc: BaseException) -> None:
         d, sub, t = job.delivery, job.subscription, self.timing
         news = self.store.news
+        write: Write
         match failure.verdict:
             case Verdict.WAIT:
-                await news.retry_later(d.id, self._after(failure.retry_after or t.retry_base),
-                                       failure.reason, refund=True)
+                when = self._after(failure.retry_after or t.retry_base)
+                write = partial(news.retry_later, d.id, when, failure.reason,
+                                refund=True)
             case Verdict.RETRY if d.attempts < t.max_attempts:
                 log.warning("news delivery %s to channel %s: %s; retrying", d.id,
                             sub.channel_id, failure.reason)
-                await news.retry_later(d.id, self._after(backoff(d.attempts, t.retry_base,
-                                                                 t.retry_cap)), failure.reason)
+                when = self._after(backoff(d.attempts, t.retry_base, t.retry_cap))
+                # A timeout or a 5xx may have come after Discord made the post.
+                write = partial(news.retry_later, d.id, when, failure.reason,
+                                unsure=True)
             case Verdict.PAUSE:
-                paused = await news.pause(d.id, sub.id,
-                                          self._after(backoff(d.attempts, t.pause_base,
-                                                              t.pause_cap)),
-                                          failure.reason, self._clock())
-                if paused:
-                    log.info("news paused in channel %s (guild %s): %s", sub.channel_id,
-                             sub.guild_id, failure.reason)
-                    await self.transport.tell_paused(sub, failure.reason)
+                when = self._after(backoff(d.attempts, t.pause_base, t.pause_cap))
+                write = partial(self._pause, job, when, failure.reason)
             case Verdict.END:
                 log.info("news subscription of channel %s ended: %s", sub.channel_id,
                          failure.reason)
-                await news.end_subscription(sub.id, failure.reason, self._clock())
+                write = partial(news.end_subscription, sub.id, failure.reason,
+                                self._clock())
             case _:
                 if failure.verdict is Verdict.RETRY:
                     reason = f"gave up after {d.attempts} tries: {failure.reason}"
@@ -227,7 +379,16 @@ class NewsEngine:
                     # What we built was rejected: a bug. Retrying the same request cannot work.
                     log.error("news delivery %s (item %s) to channel %s was rejected: %s",
                               d.id, job.item.id, sub.channel_id, reason, exc_info=exc)
-                await news.fail(d.id, reason, self._clock())
+                write = partial(news.fail, d.id, reason, self._clock())
+        await self._record(job, write)
+
+    async def _pause(self, job: DeliveryJob, when: datetime, reason: str) -> None:
+        d, sub = job.delivery, job.subscription
+        paused = await self.store.news.pause(d.id, sub.id, when, reason, self._clock())
+        if paused:  # told once, not at every retry (nor when this write is retried)
+            log.info("news paused in channel %s (guild %s): %s", sub.channel_id, sub.guild_id,
+                     reason)
+            await self.transport.tell_paused(sub, reason)
 
     # ---- publishing (crossposting) --------------------------------------------------------
 
@@ -239,7 +400,8 @@ class NewsEngine:
         slot = next_publish_slot(recent, now, limit=t.publish_limit, window=t.publish_window)
         if slot is not None:
             # Over this channel's budget: wait for the slot without holding a worker.
-            await news.retry_later(d.id, slot, None, publishing=True, refund=True)
+            await self._record(job, lambda: news.retry_later(d.id, slot, None, publishing=True,
+                                                             refund=True))
             return
         assert d.message_id is not None
         try:
@@ -249,29 +411,36 @@ class NewsEngine:
         except Exception as exc:
             await self._publish_failed(job, classify(exc, publishing=True), exc)
             return
-        await news.mark_published(d.id, self._clock())
+        await self._record(job, lambda: news.mark_published(d.id, self._clock()))
 
     async def _publish_failed(self, job: DeliveryJob, failure: Failure,
                               exc: BaseException) -> None:
         d, sub, t = job.delivery, job.subscription, self.timing
         news = self.store.news
+        write: Write
         match failure.verdict:
             case Verdict.DONE:
-                await news.mark_published(d.id, self._clock(), note=failure.reason)
+                write = partial(news.mark_published, d.id, self._clock(),
+                                note=failure.reason)
             case Verdict.WAIT:
-                await news.retry_later(d.id, self._after(failure.retry_after or t.retry_base),
-                                       failure.reason, publishing=True, refund=True)
+                when = self._after(failure.retry_after or t.retry_base)
+                write = partial(news.retry_later, d.id, when, failure.reason,
+                                publishing=True, refund=True)
             case Verdict.RETRY | Verdict.PAUSE if d.publish_attempts < t.publish_max_attempts:
                 base, cap = ((t.pause_base, t.pause_cap) if failure.verdict is Verdict.PAUSE
                              else (t.retry_base, t.retry_cap))
-                await news.retry_later(d.id, self._after(backoff(d.publish_attempts, base, cap)),
-                                       failure.reason, publishing=True)
+                when = self._after(backoff(d.publish_attempts, base, cap))
+                write = partial(news.retry_later, d.id, when, failure.reason,
+                                publishing=True)
             case Verdict.END:
-                await news.end_subscription(sub.id, failure.reason, self._clock())
+                write = partial(news.end_subscription, sub.id, failure.reason,
+                                self._clock())
             case _:
                 # The post itself went out; only the crosspost is given up.
                 if failure.verdict is Verdict.FAIL:
                     log.error("publishing news delivery %s in channel %s was rejected: %s",
                               d.id, sub.channel_id, failure.reason, exc_info=exc)
-                await news.mark_published(d.id, self._clock(), published=False,
-                                          note=f"not published: {failure.reason}")
+                note = f"not published: {failure.reason}"
+                write = partial(news.mark_published, d.id, self._clock(),
+                                published=False, note=note)
+        await self._record(job, write)

@@ -8,6 +8,9 @@ POST_PERMISSIONS = (
     ("view_channel", "View Channel"),
     ("send_messages", "Send Messages"),
     ("embed_links", "Embed Links"),
+    # To find out, before posting again long after a try whose outcome was lost (a crash, a
+    # timeout), whether that try did go out: Discord's nonce only remembers for minutes.
+    ("read_message_history", "Read Message History"),
 )
 
 

@@ -24,6 +24,17 @@ class DeliveryTiming:
     publish_max_attempts: int = 6
     request_timeout: float = 60.0  # above the client's max_ratelimit_timeout (30 s)
     idle_poll: float = 30.0  # re-read the outbox this often even when nothing wakes the engine
+    # How long after a try Discord's nonce is trusted to catch a re-send. Discord keeps nonces
+    # for "a few minutes"; past this, the engine reads the channel back before posting again.
+    nonce_trust: float = 120.0
+    # Outcomes that could not be written (the database locked, full, failing) are retried at
+    # these real-time intervals, never given up.
+    record_retry_base: float = 0.25
+    record_retry_cap: float = 2.0
+    # The dispatcher's own store errors (a claim that met a lock) are retried this soon.
+    store_retry: float = 1.0
+    # How often the dispatcher looks for in-flight rows nobody works on (real time).
+    sweep_every: float = 5.0
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.publish_limit < 1 or self.max_attempts < 1:

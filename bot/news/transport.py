@@ -6,17 +6,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 import discord
 
 from bot.errors import NO_MENTIONS
 from bot.news.permissions import can_speak, missing_post_permissions
-from bot.render.news import NewsMessage, pause_notice
+from bot.render.news import NewsMessage, is_post_of, pause_notice
 from bot.store.models import NewsSubscription
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# Messages read back, at most, when looking for a post whose outcome was lost (100 a request).
+LOOK_BACK_MESSAGES = 1000
+# Discord's clock and ours may disagree a little: look from a bit before the try.
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+class CannotCheck(Exception):
+    """The bot cannot read the channel back to find out whether a post went out."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(f"missing {', '.join(missing)} (needed to check for an earlier post)")
+        self.missing = missing
 
 
 class DiscordTransport:
@@ -41,6 +56,40 @@ class DiscordTransport:
             allowed_mentions=message.allowed_mentions, nonce=nonce,
         ))
         return sent.id
+
+    async def find_sent(self, sub: NewsSubscription, item_id: int,
+                        since: datetime) -> int | None:
+        """The id of the bot's own post of this item in the channel, made after `since`, or
+        None. Raises CannotCheck when the bot may not read the channel's history: Discord then
+        answers with an empty list, which would look like 'not sent'."""
+        guild = self._client.get_guild(sub.guild_id)
+        _, perms = self._perms(guild, sub.channel_id)
+        if perms is not None and not (perms.view_channel and perms.read_message_history):
+            raise CannotCheck(missing_post_permissions(perms))
+        me = self._client.user
+        assert me is not None
+        channel = self._client.get_partial_messageable(sub.channel_id, guild_id=sub.guild_id)
+        after: discord.abc.Snowflake = discord.Object(
+            id=discord.utils.time_snowflake(since - CLOCK_SKEW))
+        seen = 0
+        while seen < LOOK_BACK_MESSAGES:
+            page = await self._request(partial(self._page, channel, after))
+            for message in page:
+                if message.author.id == me.id and is_post_of(
+                        [e.footer.text for e in message.embeds], item_id):
+                    return message.id
+            seen += len(page)
+            if len(page) < 100:
+                return None
+            after = page[-1]
+        log.warning("looked through %d messages in channel %s without finding news item %s; "
+                    "posting it", seen, sub.channel_id, item_id)
+        return None
+
+    @staticmethod
+    async def _page(channel: discord.PartialMessageable,
+                    after: discord.abc.Snowflake) -> list[discord.Message]:
+        return [m async for m in channel.history(limit=100, after=after, oldest_first=True)]
 
     async def publish(self, sub: NewsSubscription, message_id: int) -> None:
         channel = self._client.get_partial_messageable(sub.channel_id, guild_id=sub.guild_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import discord
@@ -19,6 +20,7 @@ from bot.render.text import (
     EMBED_FIELD_VALUE_LIMIT,
     EMBED_TITLE_LIMIT,
     EMBED_TOTAL_LIMIT,
+    duration,
     fit_blocks,
     month_label,
     plural,
@@ -27,6 +29,9 @@ from bot.render.text import (
     truncate,
 )
 from bot.store.models import NewsItem, NewsStatus, NewsSubscription
+
+if TYPE_CHECKING:  # bot.news imports this module
+    from bot.news.health import EngineHealth
 
 # A post is read in a busy channel: a few paragraphs, then a link for the rest.
 BODY_LIMIT = 1500
@@ -104,8 +109,21 @@ def news_embed(item: NewsItem, *, watched_season: int | None) -> discord.Embed:
     if item.season is not None:
         embed.add_field(name="Season", value=str(item.season))
     embed.add_field(name="Source", value=safe(source_label(item), EMBED_FIELD_VALUE_LIMIT))
-    embed.set_footer(text=f"Published {month_label(item.published) or item.published}")
+    embed.set_footer(text=f"Published {month_label(item.published) or item.published}"
+                          f"{item_marker(item.id)}")
     return embed
+
+
+def item_marker(item_id: int) -> str:
+    """Ends every post's footer: how the bot recognises its own post of an item when it reads
+    a channel back (Discord does not return a message's nonce there)."""
+    return f" · news #{item_id}"
+
+
+def is_post_of(footers: Sequence[str | None], item_id: int) -> bool:
+    """Whether a message with these embed footers is the bot's post of this item."""
+    marker = item_marker(item_id)
+    return any(f is not None and f.endswith(marker) for f in footers)
 
 
 def news_message(item: NewsItem, *, role_id: int | None,
@@ -183,28 +201,41 @@ def subscriptions_embed(subs: Sequence[NewsSubscription]) -> discord.Embed:
     return embed
 
 
-def status_embed(status: NewsStatus, *, rate: float, max_rate: float, running: bool,
-                 queued: int) -> discord.Embed:
+def status_embed(status: NewsStatus, *, rate: float, max_rate: float, health: EngineHealth,
+                 now: datetime) -> discord.Embed:
     d, s = status.deliveries, status.subscriptions
     embed = discord.Embed(title="News delivery status", colour=BRAND_COLOUR)
     by_origin = ", ".join(f"{n} {o}" for o, n in sorted(status.items.items())) or "none"
     embed.add_field(name="Items", value=f"{status.total_items} ({by_origin})", inline=False)
-    embed.add_field(
-        name="Deliveries",
-        value=(f"{d['pending'] + d['sending']} pending · {d['sent']} sent · "
-               f"{d['failed']} failed · {d['cancelled']} cancelled\n"
-               f"{d['publish_pending'] + d['publishing']} waiting to be published"),
-        inline=False,
-    )
+    waiting = [f"{d['pending'] + d['sending']} pending ({d['sending']} in flight) · "
+               f"{d['sent']} sent · {d['failed']} failed · {d['cancelled']} cancelled",
+               f"{d['publish_pending'] + d['publishing']} waiting to be published"]
+    if status.oldest_open_at is not None:
+        waiting.append("The oldest unfinished delivery has waited "
+                       f"{duration((now - status.oldest_open_at).total_seconds())}.")
+    embed.add_field(name="Deliveries", value="\n".join(waiting), inline=False)
     embed.add_field(
         name="Subscriptions",
         value=f"{s['active']} active · {s['paused']} paused · {s['ended']} ended",
         inline=False,
     )
-    engine = f"running, {queued} in hand" if running else "stopped"
+    engine = [f"{plural(health.in_hand, 'delivery', 'deliveries')} in hand"]
+    if health.unrecorded:
+        engine.append(f"{plural(health.unrecorded, 'outcome')} waiting to be written to the "
+                      f"database (for {duration(health.unrecorded_for or 0)})")
+    state = ("**healthy**" if health.healthy
+             else f"**needs attention**: {health.problem}")
+    embed.add_field(name="Engine", value=truncate(f"{state}\n" + " · ".join(engine),
+                                                  EMBED_FIELD_VALUE_LIMIT), inline=False)
+    error = health.last_store_error
+    if error is not None:
+        embed.add_field(name="Last database error",
+                        value=truncate(f"{error.kind}: {safe(error.detail, _ERROR_LIMIT)}, "
+                                       f"{discord.utils.format_dt(error.at, 'R')}",
+                                       EMBED_FIELD_VALUE_LIMIT), inline=False)
     embed.add_field(name="Rate",
-                    value=f"{rate:g} sends per second (Discord allows {max_rate:g}); "
-                          f"engine {engine}", inline=False)
+                    value=f"{rate:g} sends per second (Discord allows {max_rate:g})",
+                    inline=False)
     return embed
 
 

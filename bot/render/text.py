@@ -84,6 +84,20 @@ def plural(count: int, word: str, plural_word: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural_word or word + 's')}"
 
 
+def duration(seconds: float) -> str:
+    """A short human length of time: '45 s', '12 min', '3 h 5 min', '2 days'."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} days"
+
+
 def month_label(value: str | None) -> str | None:
     """'2022-04' -> 'April 2022'; '2022-04-22' -> '22 April 2022'; '2022' stays."""
     if not value:

@@ -193,6 +193,9 @@ class NewsDelivery:
     published_at: datetime | None = None
     last_error: str | None = None
     sent_at: datetime | None = None
+    claimed_at: datetime | None = None  # when a worker last took it
+    # The earliest moment a try may have reached Discord without the bot learning the outcome.
+    unsure_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +222,7 @@ class NewsStatus:
     items: dict[str, int]  # by origin
     deliveries: dict[str, int]  # by state
     subscriptions: dict[str, int]  # by state
+    oldest_open_at: datetime | None = None  # when the oldest unfinished delivery was queued
 
     @property
     def total_items(self) -> int:

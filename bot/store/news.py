@@ -1,8 +1,10 @@
 """News subscriptions and the delivery outbox.
 
 Every state change of a delivery is one short transaction, so a crash at any point leaves each
-row in a state the engine can resume from: 'sending' and 'publishing' rows are requeued at start
-and sent again with the nonce they were given when created.
+row in a state the engine can resume from: 'sending' and 'publishing' rows whose run of the
+engine is gone (or whose worker no longer holds them) are requeued, and sent again with the
+nonce they were given when created; `unsure_since` says from when a try may have gone out
+unrecorded, so a re-send long after first looks for that post.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def _delivery(r: aiosqlite.Row) -> NewsDelivery:
         next_attempt_at=_parse(r["next_attempt_at"]), nonce=r["nonce"],
         message_id=r["message_id"], published_at=_parse(r["published_at"]),
         last_error=r["last_error"], sent_at=_parse(r["sent_at"]),
+        claimed_at=_parse(r["claimed_at"]), unsure_since=_parse(r["unsure_since"]),
     )
 
 
@@ -245,18 +248,51 @@ class NewsRepository:
 
     # ---- the outbox -----------------------------------------------------------------------
 
-    async def requeue_in_flight(self) -> int:
+    async def requeue_in_flight(self, now: datetime) -> int:
         """At start: whatever was in flight when the process stopped goes back in the queue.
-        The nonce stays, so a message that did reach Discord is not created twice."""
+        The nonce stays, so a message that did reach Discord within the nonce window is not
+        created twice; `unsure_since` marks that a try may have gone out, for later."""
         async with self._db.transaction() as db:
-            sends = await db.execute(
-                "UPDATE news_deliveries SET state = 'pending' WHERE state = 'sending'")
-            publishes = await db.execute(
-                "UPDATE news_deliveries SET state = 'publish_pending' WHERE state = 'publishing'")
-            return sends.rowcount + publishes.rowcount
+            return await self._requeue(db, "state IN ('sending', 'publishing')", (), now)
+
+    @staticmethod
+    async def _requeue(db: aiosqlite.Connection, where: str, params: tuple,
+                       now: datetime) -> int:
+        # A send whose claim time is unknown (claimed before this column existed) may have gone
+        # out any time since the row was created.
+        sends = await db.execute(
+            "UPDATE news_deliveries SET state = 'pending', next_attempt_at = ?,"
+            " unsure_since = coalesce(unsure_since, claimed_at, created_at),"
+            " claimed_by = NULL"
+            f" WHERE state = 'sending' AND ({where})", (stamp(now), *params))
+        # A crosspost done twice is harmless (Discord answers 'already crossposted').
+        publishes = await db.execute(
+            "UPDATE news_deliveries SET state = 'publish_pending', claimed_by = NULL"
+            f" WHERE state = 'publishing' AND ({where})", params)
+        return sends.rowcount + publishes.rowcount
+
+    async def recover_abandoned(self, run: str, held: set[int], now: datetime,
+                                stale_before: datetime) -> int:
+        """In-flight rows nobody is working on, back in the queue while the bot runs: this
+        run's that no worker holds (a write that failed, a bug), and other runs' claimed before
+        `stale_before` (a process that died while this one runs)."""
+        rows = await self._db.fetch_all(
+            "SELECT id, claimed_by, claimed_at FROM news_deliveries"
+            " WHERE state IN ('sending', 'publishing')")
+        cutoff = stamp(stale_before)
+        ids = [r["id"] for r in rows
+               if (r["id"] not in held if r["claimed_by"] == run
+                   else (r["claimed_at"] or "") <= cutoff)]
+        if not ids:
+            return 0
+        # Held again by now (claimed anew by this run) means it is being worked on.
+        ids = [i for i in ids if i not in held]
+        marks = ",".join("?" * len(ids))
+        async with self._db.transaction() as db:
+            return await self._requeue(db, f"id IN ({marks})", tuple(ids), now)
 
     async def _claim(self, waiting: str, claimed: str, counter: str, now: datetime,
-                     limit: int) -> list[DeliveryJob]:
+                     limit: int, run: str | None) -> list[DeliveryJob]:
         # One delivery per subscription at a time, oldest first: posts arrive in order, and a
         # paused channel holds back only its own queue.
         async with self._db.transaction() as db:
@@ -269,9 +305,11 @@ class NewsRepository:
                 " ORDER BY d.next_attempt_at, d.id LIMIT ?",
                 (waiting, claimed, waiting, stamp(now), limit),
             )
+            when = stamp(now)
             await db.executemany(
-                f"UPDATE news_deliveries SET state = ?, {counter} = {counter} + 1 WHERE id = ?",
-                [(claimed, r["id"]) for r in rows],
+                f"UPDATE news_deliveries SET state = ?, {counter} = {counter} + 1,"
+                " claimed_at = ?, claimed_by = ? WHERE id = ?",
+                [(claimed, when, run, r["id"]) for r in rows],
             )
         if not rows:
             return []
@@ -279,17 +317,22 @@ class NewsRepository:
         jobs = []
         for r in rows:
             d = _delivery(r)
-            d = replace(d, state=claimed, **{counter: getattr(d, counter) + 1})
+            d = replace(d, state=claimed, claimed_at=now,
+                        **{counter: getattr(d, counter) + 1})
             jobs.append(DeliveryJob(d, self._item(r, sources, "i_"), _subscription(r, "s_")))
         return jobs
 
-    async def claim_sends(self, now: datetime, limit: int) -> list[DeliveryJob]:
-        """Due deliveries, marked 'sending' before any request is made."""
-        return await self._claim("pending", "sending", "attempts", now, limit)
+    async def claim_sends(self, now: datetime, limit: int,
+                          run: str | None = None) -> list[DeliveryJob]:
+        """Due deliveries, marked 'sending' (by `run`, the engine's token) before any request
+        is made."""
+        return await self._claim("pending", "sending", "attempts", now, limit, run)
 
-    async def claim_publishes(self, now: datetime, limit: int) -> list[DeliveryJob]:
+    async def claim_publishes(self, now: datetime, limit: int,
+                              run: str | None = None) -> list[DeliveryJob]:
         """Sent posts due for a crosspost, marked 'publishing'."""
-        return await self._claim("publish_pending", "publishing", "publish_attempts", now, limit)
+        return await self._claim("publish_pending", "publishing", "publish_attempts", now, limit,
+                                 run)
 
     async def next_due(self) -> datetime | None:
         """When the next claimable delivery falls due (it may be in the past). Only the head
@@ -315,7 +358,7 @@ class NewsRepository:
             await db.execute(
                 "UPDATE news_deliveries SET state = CASE WHEN state = 'sending' AND ?"
                 " THEN 'publish_pending' ELSE 'sent' END, message_id = ?, sent_at = ?,"
-                " next_attempt_at = ?, last_error = NULL"
+                " next_attempt_at = ?, last_error = NULL, unsure_since = NULL"
                 " WHERE id = ? AND state IN ('sending', 'cancelled')",
                 (int(then_publish), message_id, when, when, delivery_id),
             )
@@ -337,17 +380,21 @@ class NewsRepository:
             )
 
     async def retry_later(self, delivery_id: int, when: datetime, error: str | None, *,
-                          publishing: bool = False, refund: bool = False) -> None:
+                          publishing: bool = False, refund: bool = False,
+                          unsure: bool = False) -> None:
         """Back in the queue until `when`. `refund`: this try does not count as an attempt
-        (the request was never made, e.g. the publish budget or a long rate limit said wait)."""
+        (the request was never made, e.g. the publish budget or a long rate limit said wait).
+        `unsure`: the try may have reached Discord all the same (a timeout, a 5xx)."""
         state = "publish_pending" if publishing else "pending"
         claimed = "publishing" if publishing else "sending"
         counter = "publish_attempts" if publishing else "attempts"
         async with self._db.transaction() as db:
             await db.execute(
                 f"UPDATE news_deliveries SET state = ?, next_attempt_at = ?, last_error = ?,"
-                f" {counter} = {counter} - ? WHERE id = ? AND state = ?",
-                (state, stamp(when), error, int(refund), delivery_id, claimed),
+                f" {counter} = {counter} - ?, unsure_since = CASE WHEN ?"
+                " THEN coalesce(unsure_since, claimed_at) ELSE unsure_since END"
+                " WHERE id = ? AND state = ?",
+                (state, stamp(when), error, int(refund), int(unsure), delivery_id, claimed),
             )
 
     async def pause(self, delivery_id: int, subscription_id: int, when: datetime, error: str,
@@ -442,9 +489,12 @@ class NewsRepository:
             "SELECT state, COUNT(*) FROM news_deliveries GROUP BY state")
         subscriptions = await self._db.fetch_all(
             "SELECT state, COUNT(*) FROM news_subscriptions GROUP BY state")
+        oldest = await self._db.fetch_value(
+            f"SELECT MIN(created_at) FROM news_deliveries WHERE state IN {_OPEN}")
         return NewsStatus(
             items={r[0]: r[1] for r in items},
             deliveries={s: 0 for s in DELIVERY_STATES} | {r[0]: r[1] for r in deliveries},
             subscriptions={s: 0 for s in ("active", "paused", "ended")}
             | {r[0]: r[1] for r in subscriptions},
+            oldest_open_at=_parse(oldest),  # type: ignore[arg-type]
         )

@@ -9,6 +9,8 @@ import secrets
 import discord
 from discord import app_commands
 
+from bot.store.database import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 # Passed on every send, though the client's default is the same: text from users and feeds must
@@ -36,14 +38,25 @@ def _permission_names(perms: list[str]) -> str:
     return ", ".join(p.replace("_", " ").replace("guild", "server").title() for p in perms)
 
 
+def store_unavailable_message(error: StoreUnavailable) -> str:
+    if error.kind == "busy":
+        return ("My database is busy right now, so nothing was saved. Please try again in a "
+                "few seconds.")
+    return ("I can't save anything right now (my database is failing), so nothing was "
+            "changed. The bot's operator can see why in its log; please try again later.")
+
+
 def user_message(error: Exception) -> str | None:
-    """The text to show for an error a user caused, or None for a bug."""
+    """The text to show for an error a user caused (or the store refused), or None for a
+    bug."""
     if isinstance(error, app_commands.CommandInvokeError) and isinstance(
-        error.original, UserFacingError
+        error.original, UserFacingError | StoreUnavailable
     ):
         error = error.original
     if isinstance(error, UserFacingError):
         return error.message
+    if isinstance(error, StoreUnavailable):
+        return store_unavailable_message(error)
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {_format_seconds(error.retry_after)}."
     if isinstance(error, app_commands.MissingPermissions):
@@ -74,6 +87,10 @@ async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
 async def report_error(interaction: discord.Interaction, error: Exception) -> None:
     """Answer the user for any failure in a command, autocomplete or component."""
     message = user_message(error)
+    original = getattr(error, "original", error)
+    if isinstance(original, StoreUnavailable):
+        log.warning("interaction %s (guild %s) could not write: %s", interaction.id,
+                    interaction.guild_id, original)
     if message is None:
         reference = secrets.token_hex(4).upper()
         original = getattr(error, "original", error)

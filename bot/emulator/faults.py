@@ -36,6 +36,9 @@ class Fault:
     scope: str = "user"
     params: dict[str, str] = field(default_factory=dict)
     hits: int = 0
+    # The request takes effect and only the answer is the error (a 5xx or a cut connection
+    # after Discord made the message): the client cannot tell whether it worked.
+    after_effect: bool = False
 
     def matches(self, method: str, path: str, match_info: dict[str, str]) -> bool:
         if self.times is not None and self.hits >= self.times:
@@ -88,6 +91,7 @@ class FaultSet:
         retry_after: float = 60.0,
         scope: str = "user",
         path_pattern: str | None = None,
+        after_effect: bool = False,
         **params: object,
     ) -> Fault:
         """E.g. `add("POST", "/channels/{channel_id}/messages", channel_id=cid, status=403,
@@ -102,6 +106,7 @@ class FaultSet:
             retry_after=retry_after,
             scope=scope,
             params={k: str(v) for k, v in params.items()},
+            after_effect=after_effect,
         )
         self._faults.append(fault)
         return fault
@@ -127,8 +132,9 @@ class FaultSet:
         *,
         status: int = 500,
         times: int | None = 1,
+        after_effect: bool = False,
     ) -> Fault:
-        return self.add(method, path, status=status, times=times)
+        return self.add(method, path, status=status, times=times, after_effect=after_effect)
 
     def rate_limited(
         self,
@@ -154,9 +160,14 @@ class FaultSet:
         return len(self._faults)
 
     def check(self, method: str, path: str, match_info: dict[str, str]) -> ApiError | None:
+        fault = self.take(method, path, match_info)
+        return None if fault is None else fault.error()
+
+    def take(self, method: str, path: str, match_info: dict[str, str]) -> Fault | None:
+        """The first fault matching this request, counted as used."""
         for fault in self._faults:
             if fault.matches(method, path, match_info):
                 fault.hits += 1
                 self.injected += 1
-                return fault.error()
+                return fault
         return None

@@ -133,10 +133,10 @@ def make_middleware(emu: Emulator, table: RouteTable):
             assert template is not None
             if info.auth and request.headers.get("Authorization") != f"Bot {emu.config.token}":
                 raise ApiError(401, 0, "401: Unauthorized")
-            fault = emu.faults.check(request.method, path, dict(request.match_info))
-            if fault is not None:
+            fault = emu.faults.take(request.method, path, dict(request.match_info))
+            if fault is not None and not fault.after_effect:
                 emu.stats.faults_injected += 1
-                raise fault
+                raise fault.error()
             if info.auth and not info.exempt:
                 retry = emu.global_limiter.hit(emu.config.token)
                 if retry is not None:
@@ -148,6 +148,9 @@ def make_middleware(emu: Emulator, table: RouteTable):
             if not info.validates:
                 validate(request)
             response = await handler(request)
+            if fault is not None:  # it took effect; the answer is lost
+                emu.stats.faults_injected += 1
+                raise fault.error()
         except ApiError as err:
             rec.error_code = err.code
             if err.code == 50035:

@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from .server import Emulator
 
 
+def _as_read(msg: StoredMessage) -> dict[str, Any]:
+    """A message as Discord returns it when read back: the nonce is only ever echoed in the
+    create response and the gateway event, so a bot cannot find its posts by nonce later."""
+    return {k: v for k, v in msg.payload.items() if k != "nonce"}
+
+
 class MessageRoutes:
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
@@ -126,12 +132,12 @@ class MessageRoutes:
             msgs = msgs[:limit]
         else:
             msgs = msgs[-limit:]
-        return ok([m.payload for m in reversed(msgs)])
+        return ok([_as_read(m) for m in reversed(msgs)])
 
     async def get(self, request: web.Request) -> web.Response:
         guild, channel = self._channel(request)
         self._require(guild, channel, Perm.READ_MESSAGE_HISTORY)
-        return ok(self._message(request, channel.id).payload)
+        return ok(_as_read(self._message(request, channel.id)))
 
     async def edit(self, request: web.Request) -> web.Response:
         guild, channel = self._channel(request)

@@ -182,6 +182,9 @@ class NewsEngine:
             except Exception:
                 log.exception("news dispatcher failed; trying again shortly")
                 timeout = min(self.timing.retry_base, self.timing.idle_poll)
+            # Never sleep past the next sweep: a stuck row is found within seconds.
+            timeout = min(timeout, max(self._next_sweep - asyncio.get_running_loop().time(),
+                                       0.0))
             # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
             # arrives as the event is set (workers set it while being cancelled), which would
             # leave stop() waiting forever for a dispatcher that keeps going.

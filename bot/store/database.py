@@ -164,10 +164,12 @@ class Database:
             if fault is not None:
                 raise fault
 
-    def _unavailable(self, error: sqlite3.Error) -> StoreUnavailable:
+    def _unavailable(self, error: sqlite3.Error, *, queued: bool = False) -> StoreUnavailable:
         kind = classify_write_error(error)
         detail = str(error) or type(error).__name__
-        self.last_write_error = WriteFailure(kind, detail, datetime.now(UTC))
+        # Waiting behind this process's own writers is a consequence: keep the cause on show.
+        if not queued or self.last_write_error is None:
+            self.last_write_error = WriteFailure(kind, detail, datetime.now(UTC))
         self.write_failures += 1
         return StoreUnavailable(kind, detail)
 
@@ -179,7 +181,8 @@ class Database:
                 await self._write_lock.acquire()
         except TimeoutError:
             raise self._unavailable(sqlite3.OperationalError(
-                "database is busy (other writes of this process are waiting)")) from None
+                "database is busy (other writes of this process are waiting)"),
+                queued=True) from None
         try:
             yield
         finally:

@@ -196,6 +196,12 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
     )
+    quiet = max(logging.INFO, logging.getLevelName(settings.log_level))
     # discord.py's HTTP debug lines can include request headers; keep them out below DEBUG.
-    logging.getLogger("discord.http").setLevel(max(logging.INFO, logging.getLevelName(
-        settings.log_level)))
+    logging.getLogger("discord.http").setLevel(quiet)
+    # Its gateway debug lines print every event whole: what members type (a feed address an
+    # owner adds, with its token) included.
+    logging.getLogger("discord.gateway").setLevel(quiet)
+    # aiosqlite logs every statement with its parameters at DEBUG: a feed's full address
+    # (which may hold a token) among them, and a line per query.
+    logging.getLogger("aiosqlite").setLevel(quiet)

@@ -94,6 +94,8 @@ async def test_a_write_lock_held_by_another_process_mid_fan_out_stalls_nothing(
         card = await emu.invoke("character", {"name": "Nick Nelson"}, guild_id=h.guild_id)
         assert loop.time() - started < 1.0  # reads do not wait behind the blocked write
         assert card.errors == [] and card.embed["title"].startswith("Nick Nelson")
+        quote = await emu.invoke("quote random", guild_id=h.guild_id)
+        assert quote.errors == [] and quote.embed is not None  # shown; counted when it can be
 
         status = await status_text(h)
         assert "needs attention" in status and "the database is refusing writes" in status

@@ -10,6 +10,7 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from bot.store.database import StoreUnavailable
 from bot.store.models import QuoteDraw, QuoteFilter
 from bot.store.quotes import QuotesRepository
 
@@ -62,6 +63,9 @@ class QuoteRotation:
     async def _mark_shown(self, guild_id: int, flt: QuoteFilter, draw: QuoteDraw) -> None:
         try:
             await self._quotes.mark_shown(guild_id, flt, draw)
+        except StoreUnavailable as exc:
+            log.warning("could not count quote %d as shown in server %d: %s", draw.quote.id,
+                        guild_id, exc)
         except Exception:
             # The member has the quote already; at worst it comes round again this cycle.
             log.exception("could not count quote %d as shown in server %d", draw.quote.id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,9 @@ class Settings:
     log_level: str = "INFO"
     news_sends_per_second: float = DEFAULT_NEWS_SENDS_PER_SECOND
     feed_poll_seconds: float = DEFAULT_FEED_POLL_SECONDS
+    # Feeds may be fetched from loopback, private and other non-public addresses (tests,
+    # intranets). Off by default: a feed must not reach into the bot's own network.
+    feeds_allow_private_addresses: bool = False
     # SHARD_COUNT: unset = one gateway connection; "auto" (shard_count None) = as many shards as
     # Discord recommends; N = exactly N. Discord requires shards above 2,500 servers.
     sharded: bool = False
@@ -69,25 +73,49 @@ class Settings:
             f"api_base={self.api_base}, gateway_url={self.gateway_url}, "
             f"log_level={self.log_level}, news_sends_per_second={self.news_sends_per_second}, "
             f"feed_poll_seconds={self.feed_poll_seconds:g}, "
+            f"feeds_allow_private_addresses={self.feeds_allow_private_addresses}, "
             f"shards={(self.shard_count or 'auto') if self.sharded else 'off'})"
         )
+
+
+# A bot token: three base64url parts joined by dots, the first at least ~18 characters.
+_TOKEN_LIKE = re.compile(r"[\w-]{16,}\.[\w-]{4,}\.[\w-]{10,}")
+
+
+def shown(raw: str) -> str:
+    """A setting's bad value, quoted for an error message, unless it could be a secret (a token
+    pasted into the wrong setting must not be echoed to a terminal or a log)."""
+    if _TOKEN_LIKE.search(raw) or len(raw) > 40:
+        return "a value that looks like a token or key (not shown)"
+    return repr(raw)
 
 
 def _snowflake(name: str, raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a Discord ID (a number), got {raw!r}") from None
+        raise ConfigError(f"{name} must be a Discord ID (a number), got {shown(raw)}") from None
     if value <= 0:
-        raise ConfigError(f"{name} must be a positive Discord ID, got {raw!r}")
+        raise ConfigError(f"{name} must be a positive Discord ID, got {shown(raw)}")
     return value
+
+
+def _flag(name: str, raw: str | None) -> bool:
+    if raw is None:
+        return False
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {shown(raw)}")
 
 
 def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
     parsed = urlparse(raw)
     if parsed.scheme not in schemes or not parsed.netloc:
         wanted = " or ".join(f"{s}://" for s in schemes)
-        raise ConfigError(f"{name} must be a URL starting with {wanted}, got {raw!r}")
+        raise ConfigError(f"{name} must be a URL starting with {wanted}, got {shown(raw)}")
     return raw.rstrip("/")
 
 
@@ -128,7 +156,7 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
 
     level = (_clean(env, "LOG_LEVEL") or "INFO").upper()
     if level not in _LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {level!r}")
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {shown(level)}")
 
     rate_raw = _clean(env, "NEWS_SENDS_PER_SECOND")
     rate = DEFAULT_NEWS_SENDS_PER_SECOND
@@ -141,7 +169,7 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
             raise ConfigError(
                 f"NEWS_SENDS_PER_SECOND must be a number above 0 and at most "
                 f"{MAX_NEWS_SENDS_PER_SECOND:g} (just under Discord's limit of "
-                f"{DISCORD_REQUESTS_PER_SECOND} requests a second), got {rate_raw!r}"
+                f"{DISCORD_REQUESTS_PER_SECOND} requests a second), got {shown(rate_raw)}"
             )
 
     poll_raw = _clean(env, "FEED_POLL_SECONDS")
@@ -154,7 +182,10 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
         if not MIN_FEED_POLL_SECONDS <= poll <= 7 * 86400 or poll != poll:
             raise ConfigError(
                 f"FEED_POLL_SECONDS must be a number of seconds from "
-                f"{MIN_FEED_POLL_SECONDS:g} to 604800 (a week), got {poll_raw!r}")
+                f"{MIN_FEED_POLL_SECONDS:g} to 604800 (a week), got {shown(poll_raw)}")
+
+    allow_private = _flag("FEEDS_ALLOW_PRIVATE_ADDRESSES",
+                          _clean(env, "FEEDS_ALLOW_PRIVATE_ADDRESSES"))
 
     shards_raw = _clean(env, "SHARD_COUNT")
     sharded, shard_count = shards_raw is not None, None
@@ -165,7 +196,7 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
             shard_count = 0
         if shard_count < 1:
             raise ConfigError(f"SHARD_COUNT must be auto or a whole number of shards (1 or "
-                              f"more), got {shards_raw!r}")
+                              f"more), got {shown(shards_raw)}")
 
     return Settings(
         token=token,
@@ -178,14 +209,17 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
         log_level=level,
         news_sends_per_second=rate,
         feed_poll_seconds=poll,
+        feeds_allow_private_addresses=allow_private,
         sharded=sharded,
         shard_count=shard_count,
     )
 
 
 def load_settings(dotenv_path: Path | None = None) -> Settings:
-    """Read `.env` (if any) under the real environment, which wins, and parse the result."""
-    path = dotenv_path if dotenv_path is not None else PROJECT_ROOT / ".env"
+    """Read `.env` (if any) under the real environment, which wins, and parse the result.
+    Without `dotenv_path`, `.env` in the current directory: where the operator runs the bot,
+    not where the package happens to be installed."""
+    path = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
     values: dict[str, str | None] = dict(dotenv_values(path)) if path.is_file() else {}
     values.update(os.environ)
     return parse_settings(values)

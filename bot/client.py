@@ -18,6 +18,7 @@ from bot.characters.directory import CharacterDirectory
 from bot.config import Settings
 from bot.errors import report_error
 from bot.store import Store
+from bot.text import without_lone_surrogates
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,30 @@ def point_discord_at(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
 
 
+def _scrub(value: object) -> object:
+    """Every string in an interaction's data with lone surrogates replaced (U+FFFD). Discord's
+    JSON can carry them ('\\ud83d'); SQLite, UTF-8 and Discord itself refuse them later, as a
+    crash far from the input."""
+    if isinstance(value, str):
+        return without_lone_surrogates(value)
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    return value
+
+
 class HeartstopperTree(app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # Runs before discord.py reads the options (and before autocomplete), so every command
+        # sees text it can store and send.
+        data = interaction.data
+        if data is not None:
+            for key in ("options", "resolved"):
+                if key in data:
+                    data[key] = _scrub(data[key])  # type: ignore[literal-required]
+        return True
+
     async def on_error(self, interaction: discord.Interaction,
                        error: app_commands.AppCommandError) -> None:
         await report_error(interaction, error)

@@ -175,7 +175,7 @@ def test_quote_text_is_tidied() -> None:
     assert clean_quote_text('  "Hello   there"  ') == "Hello there"
     assert clean_quote_text('"A" and "B"') == '"A" and "B"'
     assert clean_quote_text("line one\r\n\r\n\r\n\r\nline two") == "line one\n\nline two"
-    assert clean_quote_text("a\x01b\u200bc\x02d") == "abcd"
+    assert clean_quote_text("a\x01b\u200bc\x02d\u202ee") == "ab\u200bcde"  # controls, bidi
 
 
 def test_limits_are_named() -> None:

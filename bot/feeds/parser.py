@@ -86,13 +86,19 @@ def _entry(raw: Any) -> FeedEntry | None:
     guid = guid.strip()[:_GUID_LIMIT] if isinstance(guid, str) and guid.strip() else None
     link = public_link(raw.get("link") if isinstance(raw.get("link"), str) else None)
     title = _text(raw.get("title_detail"), raw.get("title"), TITLE_LIMIT, single_line=True)
-    content = raw.get("content") or []
-    detail = raw.get("summary_detail")
-    if not detail and content and isinstance(content[0], dict):
-        detail = content[0]
-    # feedparser sometimes fills `summary` without saying its type; it is HTML then.
-    summary = _text(detail or {"type": "text/html", "value": raw.get("summary") or ""}, None,
-                    BODY_LIMIT, single_line=False)
+    # The summary first (it is short); when it has no text (empty, or only an image) the story
+    # is in the content (RSS content:encoded, Atom <content>), as WordPress feeds do it.
+    details: list[Any] = []
+    if raw.get("summary_detail") or raw.get("summary"):
+        # feedparser sometimes fills `summary` without saying its type; it is HTML then.
+        details.append(raw.get("summary_detail")
+                       or {"type": "text/html", "value": raw.get("summary") or ""})
+    details += [c for c in raw.get("content") or [] if isinstance(c, dict)]
+    summary = ""
+    for detail in details:
+        summary = _text(detail, None, BODY_LIMIT, single_line=False)
+        if summary:
+            break
     if not title:
         title = one_line(summary, 120)
     if not title:
@@ -103,6 +109,9 @@ def _entry(raw: Any) -> FeedEntry | None:
 
 def _broken_xml(parsed: Any) -> str | None:
     error = parsed.get("bozo_exception")
+    if isinstance(error, xml.sax.SAXException) and "undefined entity" in str(error):
+        # An HTML entity (&eacute;) in XML: not XML, but the lenient parser read it right.
+        return None
     if parsed.get("bozo") and isinstance(error, xml.sax.SAXException):
         return f"malformed XML ({str(error)[:80]})"
     return None

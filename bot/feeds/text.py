@@ -5,10 +5,10 @@ makes sure what is stored is words, not markup."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from html.parser import HTMLParser
 
 from bot.render.text import truncate
+from bot.text import clean_text
 
 TITLE_LIMIT = 256
 BODY_LIMIT = 2000
@@ -21,8 +21,9 @@ _SKIPPED = frozenset({"script", "style", "noscript", "template", "iframe", "obje
                       "head", "title"})
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*")
-# Format and control characters (bidi overrides, zero-width joiners...) can disguise text.
-_INVISIBLE = ("Cc", "Cf", "Co", "Cs")
+# HTML's own whitespace: a line break in the source is a space on the page (outside <pre>), so
+# a hard-wrapped paragraph must not become Discord line breaks mid-sentence.
+_HTML_WHITESPACE = re.compile(r"[ \t\n\r\f]+")
 
 
 class _TextCollector(HTMLParser):
@@ -31,18 +32,23 @@ class _TextCollector(HTMLParser):
         self.parts: list[str] = []
         self.size = 0
         self._skipping = 0
+        self._preformatted = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIPPED:
             self._skipping += 1
         elif tag in _BLOCKS:
             self._add("\n")
+        if tag == "pre":
+            self._preformatted += 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCKS:
             self._add("\n")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "pre":
+            self._preformatted = max(0, self._preformatted - 1)
         if tag in _SKIPPED:
             self._skipping = max(0, self._skipping - 1)
         elif tag in _BLOCKS:
@@ -50,7 +56,7 @@ class _TextCollector(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:
-            self._add(data)
+            self._add(data if self._preformatted else _HTML_WHITESPACE.sub(" ", data))
 
     def _add(self, text: str) -> None:
         if self.size < _COLLECT_LIMIT:
@@ -59,8 +65,8 @@ class _TextCollector(HTMLParser):
 
 
 def _tidy(text: str) -> str:
-    text = "".join(" " if unicodedata.category(c) in _INVISIBLE and c != "\n" else c
-                   for c in text.replace("\r\n", "\n").replace("\r", "\n"))
+    # Only what can hurt goes (bot.text): a headline's Pride flag keeps its joiner.
+    text = clean_text(text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     tidy = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
     # '[text](url)' in a feed must never become a masked link in a post. discord.py's

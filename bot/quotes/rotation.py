@@ -57,7 +57,9 @@ class QuoteRotation:
         finally:
             if draw is not None:
                 showing.discard(draw.quote.id)
-            if not showing and self._showing.get(key) is showing:
+            # Not while another draw holds the lock: it took this set before its read and adds
+            # its quote to it after, and a new set would not know that quote is being shown.
+            if not showing and not lock.locked() and self._showing.get(key) is showing:
                 del self._showing[key]
 
     async def _mark_shown(self, guild_id: int, flt: QuoteFilter, draw: QuoteDraw) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from bot.errors import UserFacingError
@@ -11,6 +10,7 @@ from bot.quotes.duplicates import find_near_duplicate
 from bot.seeding import MAX_QUOTE_LENGTH
 from bot.store.models import Quote, QuoteSubmission
 from bot.store.quotes import QuotesRepository
+from bot.text import clean_text, visible_length
 
 MIN_QUOTE_LENGTH = 3
 MAX_SPEAKER_LENGTH = 100
@@ -34,18 +34,9 @@ class Submitted:
 
 
 def _printable(text: str, *, keep_newlines: bool) -> str:
-    """Drop control and format characters (they could smuggle markers or invisible text),
-    keeping line breaks where a quote may have them."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    kept = []
-    for char in text:
-        if char == "\n":
-            kept.append("\n" if keep_newlines else " ")
-        elif char == "\t":
-            kept.append(" ")
-        elif unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            kept.append(char)
-    return "".join(kept)
+    """What the member typed, less what can hurt (controls, bidi overrides, stray tags; see
+    bot.text): joiners, variation selectors and flag tags stay, so emoji keep their meaning."""
+    return clean_text(text, keep_newlines=keep_newlines)
 
 
 def _one_line(text: str) -> str:
@@ -71,14 +62,14 @@ def clean_quote_text(raw: str) -> str:
 def clean_submission(text: str, speaker: str, source: str | None) -> SubmissionDraft:
     """The submission as it will be stored, or a UserFacingError naming what is wrong."""
     quote = clean_quote_text(text)
-    if len(quote) < MIN_QUOTE_LENGTH:
+    if visible_length(quote) < MIN_QUOTE_LENGTH:
         raise UserFacingError("The quote is empty or too short: paste the words as they were "
                               "said.")
     if len(quote) > MAX_QUOTE_LENGTH:
         raise UserFacingError(f"Quotes can be at most {_number(MAX_QUOTE_LENGTH)} characters; "
                               f"this one has {_number(len(quote))}. Submit the part that matters.")
     who = _one_line(speaker)
-    if not who:
+    if not visible_length(who):
         raise UserFacingError("Say who said it in `speaker` (for example `Alice Oseman`).")
     if len(who) > MAX_SPEAKER_LENGTH:
         raise UserFacingError(f"The speaker's name can be at most {MAX_SPEAKER_LENGTH} "

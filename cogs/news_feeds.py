@@ -197,7 +197,9 @@ class NewsFeeds(commands.Cog):
         self.bot = bot
         self.news = news
         timing = timing or FeedTiming.every(bot.settings.feed_poll_seconds)
-        self.poller = FeedPoller(bot.store, FeedFetcher(timing), publish=publish,
+        fetcher = FeedFetcher(
+            timing, allow_private=bot.settings.feeds_allow_private_addresses)
+        self.poller = FeedPoller(bot.store, fetcher, publish=publish,
                                  clock=bot.clock, timing=timing,
                                  notify_disabled=self._tell_disabled,
                                  ready=bot.wait_until_ready)

@@ -27,7 +27,9 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(db_path: Path) -> Settings:
-    return Settings(token=None, database_path=db_path, seed_dir=DEFAULT_SEED_DIR)
+    # Feed tests fetch from a local server on 127.0.0.1 (tests/feeds_server.py).
+    return Settings(token=None, database_path=db_path, seed_dir=DEFAULT_SEED_DIR,
+                    feeds_allow_private_addresses=True)
 
 
 @pytest.fixture

@@ -4,6 +4,11 @@ off at a size cap, conditional requests so an unchanged feed costs a 304.
 
 Feed servers are strangers: everything they send is checked before it is used, and every way a
 fetch can go wrong ends in a FetchError with a short reason an owner can read.
+
+Unless `allow_private` is set (FEEDS_ALLOW_PRIVATE_ADDRESSES), a fetch reaches only the public
+internet: the first address and every redirect are checked where the connection is made (see
+addresses.py), and refusals and failures to connect all read NOT_PUBLIC, so that the answers do
+not tell what listens inside the bot's network.
 """
 
 from __future__ import annotations
@@ -11,10 +16,19 @@ from __future__ import annotations
 import asyncio
 import email.utils
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
+from bot.feeds.addresses import (
+    NOT_PUBLIC,
+    AddressPolicy,
+    PublicOnlyResolver,
+    guarded_socket_factory,
+    is_public_address,
+    literal_address,
+)
 from bot.feeds.timing import FeedTiming
 from bot.feeds.urls import FeedUrlError, check_feed_url
 
@@ -80,20 +94,45 @@ def _retry_after(response: aiohttp.ClientResponse) -> float | None:
 
 
 class FeedFetcher:
-    """One HTTP session for every feed; `close()` when done."""
+    """One HTTP session for every feed; `close()` when done.
 
-    def __init__(self, timing: FeedTiming, *, user_agent: str = USER_AGENT) -> None:
+    `allow_private` turns the public-internet check off (tests, intranets). `policy` says which
+    addresses count as public and `resolver` looks names up (aiohttp's default resolver when
+    None): both exist so tests can stand a local server in for a public one.
+    """
+
+    def __init__(self, timing: FeedTiming, *, user_agent: str = USER_AGENT,
+                 allow_private: bool = False, policy: AddressPolicy = is_public_address,
+                 resolver: AbstractResolver | None = None) -> None:
         self.timing = timing
+        self.allow_private = allow_private
         self._user_agent = user_agent
+        self._policy = policy
+        self._resolver = resolver
+        self._guard: PublicOnlyResolver | None = None
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            if self.allow_private:
+                connector = aiohttp.TCPConnector(limit=self.timing.concurrency * 2,
+                                                 resolver=self._resolver)
+            else:
+                # Names are checked as they resolve and every socket as it connects; the
+                # connector passes a resolver it was given through unclosed, so it is ours.
+                self._guard = PublicOnlyResolver(self._resolver, policy=self._policy)
+                connector = aiohttp.TCPConnector(
+                    limit=self.timing.concurrency * 2, resolver=self._guard,
+                    socket_factory=guarded_socket_factory(self._policy))
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=None, connect=self.timing.connect_timeout),
-                connector=aiohttp.TCPConnector(limit=self.timing.concurrency * 2),
+                connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"User-Agent": self._user_agent, "Accept": ACCEPT},
+                # Never through a proxy from HTTP_PROXY and the like: the proxy, not the bot,
+                # would connect to the feed's address, past every check here. (Also no
+                # credentials from ~/.netrc.)
+                trust_env=False,
             )
         return self._session
 
@@ -101,6 +140,9 @@ class FeedFetcher:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._guard is not None:
+            await self._guard.close()
+            self._guard = None
 
     async def fetch(self, url: str, *, etag: str | None = None,
                     last_modified: str | None = None) -> Fetched | None:
@@ -109,7 +151,18 @@ class FeedFetcher:
             async with asyncio.timeout(self.timing.fetch_timeout):
                 return await self._fetch(url, etag, last_modified)
         except TimeoutError:
+            # With the check on, only a public address can get as far as a timeout.
             raise FetchError(f"timed out after {self.timing.fetch_timeout:g} s") from None
+        except aiohttp.ClientSSLError as exc:
+            # TLS fails only after a connection was made, so to a checked, public address:
+            # saying so tells nothing about the bot's network and helps fix the feed.
+            raise FetchError(f"could not connect ({type(exc).__name__})") from None
+        except (aiohttp.ClientConnectorError, aiohttp.InvalidURL) as exc:
+            if not self.allow_private:
+                # A refused address, a name that does not resolve (or resolves only inside),
+                # a port where nothing listens: one answer, so none of them can be told apart.
+                raise FetchError(NOT_PUBLIC) from None
+            raise FetchError(f"could not connect ({type(exc).__name__})") from None
         except aiohttp.ClientError as exc:
             raise FetchError(f"could not connect ({type(exc).__name__})") from None
         except (UnicodeError, ValueError) as exc:  # hostile headers or addresses
@@ -126,12 +179,24 @@ class FeedFetcher:
         visited = {url}
         current = url
         for _hop in range(self.timing.max_redirects + 1):
+            self._check_literal(current)
             async with session.get(current, headers=headers, allow_redirects=False) as response:
                 if response.status in _REDIRECTS:
                     current = self._next_hop(current, response, visited)
                     continue
                 return await self._read(current, response)
         raise FetchError(f"more than {self.timing.max_redirects} redirects")
+
+    def _check_literal(self, url: str) -> None:
+        """An IP address written in the URL skips the resolver (aiohttp connects to it as it
+        is), so it is checked here, before the request is made; the socket factory would refuse
+        it too, should this ever be bypassed. The legacy forms (127.1, 2130706433) count."""
+        if self.allow_private:
+            return
+        host = urlsplit(url).hostname or ""
+        ip = literal_address(host)
+        if ip is not None and not self._policy(ip):
+            raise FetchError(NOT_PUBLIC)
 
     @staticmethod
     def _next_hop(current: str, response: aiohttp.ClientResponse, visited: set[str]) -> str:

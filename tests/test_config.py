@@ -1,9 +1,16 @@
+import logging
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from bot.config import DEFAULT_DATABASE, ConfigError, load_settings, parse_settings
+from bot.config import (
+    DEFAULT_DATABASE,
+    ConfigError,
+    configure_logging,
+    load_settings,
+    parse_settings,
+)
 
 
 def test_defaults_without_any_setting() -> None:
@@ -91,3 +98,46 @@ def test_cli_bad_setting_is_one_line_and_exit_2(tmp_path: Path,
     assert err.count("\n") == 1
     assert "DEV_GUILD_ID must be a Discord ID" in err
     assert "Traceback" not in err and "secret.token.value" not in err
+
+
+# A real-looking (made-up) bot token: three base64url parts joined by dots.
+FAKE_TOKEN = "MTA1ODg5NzM0MzI4NzM5NDMwNA.GhXy7Q.ab3dEfGhIjKlMnOpQrStUvWxYz0123456789ab"
+
+
+@pytest.mark.parametrize("name", ["OWNER_IDS", "DEV_GUILD_ID", "DISCORD_API_BASE",
+                                  "DISCORD_GATEWAY_URL", "LOG_LEVEL", "NEWS_SENDS_PER_SECOND",
+                                  "FEED_POLL_SECONDS", "SHARD_COUNT",
+                                  "FEEDS_ALLOW_PRIVATE_ADDRESSES"])
+def test_a_token_pasted_into_another_setting_is_never_echoed(name: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({name: FAKE_TOKEN})
+    message = str(raised.value)
+    assert message.startswith(name)
+    assert FAKE_TOKEN not in message and FAKE_TOKEN[:12] not in message
+    assert "not shown" in message
+
+
+def test_short_bad_values_are_still_shown() -> None:
+    with pytest.raises(ConfigError, match="got 'two'"):
+        parse_settings({"OWNER_IDS": "1,two"})
+    with pytest.raises(ConfigError, match="must be true or false, got 'maybe'"):
+        parse_settings({"FEEDS_ALLOW_PRIVATE_ADDRESSES": "maybe"})
+    assert parse_settings({"FEEDS_ALLOW_PRIVATE_ADDRESSES": "TRUE"}).feeds_allow_private_addresses
+
+
+def test_dotenv_is_read_from_the_current_directory(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("DEV_GUILD_ID=4242\n")
+    monkeypatch.delenv("DEV_GUILD_ID", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().dev_guild_id == 4242
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert load_settings().dev_guild_id is None  # not the project's, not the package's
+
+
+def test_debug_logging_holds_back_what_prints_secrets() -> None:
+    configure_logging(parse_settings({"LOG_LEVEL": "DEBUG"}))
+    for name in ("aiosqlite", "discord.gateway", "discord.http"):
+        assert logging.getLogger(name).getEffectiveLevel() == logging.INFO, name

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 
 import pytest
@@ -158,3 +159,23 @@ async def test_feed_poll_seconds_runs_a_real_poll_loop(settings: Settings,
             assert len(server.hits("/rss")) >= 2
         finally:
             await runner.stop()
+
+
+async def test_a_refused_write_is_not_counted_against_the_feed(harness: Harness,
+                                                               server: FeedServer) -> None:
+    h, emu = harness, harness.emu
+    general = h.channel_id("general")
+    await subscribe_directly(h, general)
+    server.serve("/rss", rss([good(1)]))
+    await emu.invoke("news feed add", {"url": server.url("/rss")}, guild_id=h.guild_id,
+                     user="owner")
+    server.serve("/rss", rss([good(2), good(1)]))
+    h.store.database.write_fault = lambda: sqlite3.OperationalError("database is locked")
+    [polled] = await poll_later(h, seconds=901)
+    assert polled.outcome == "failed" and polled.error == "the database was busy"
+    h.store.database.write_fault = None
+    [feed] = await h.store.feeds.feeds()
+    assert feed.failures == 0 and feed.last_error is None  # the feed did nothing wrong
+    [polled] = await poll_later(h, seconds=1)  # still due: fetched again at once
+    assert polled.outcome == "ingested"
+    await until(lambda: len(news_messages(h, general)) == 1, "the new entry is posted")

@@ -22,6 +22,7 @@ from bot.feeds.parser import FeedParseError, ParsedFeed, parse_feed_async
 from bot.feeds.timing import FeedTiming, feed_backoff
 from bot.feeds.urls import check_feed_url, feed_host
 from bot.store import Store
+from bot.store.database import StoreUnavailable
 from bot.store.models import Feed
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,11 @@ class FeedPoller:
                         return await self._poll(feed, now)
                     except asyncio.CancelledError:
                         raise
+                    except StoreUnavailable as exc:
+                        # Not the feed's fault: it stays due and is fetched again next round.
+                        log.warning("feed %s waits: the database refused a write (%s)",
+                                    feed.id, exc)
+                        return PollResult(feed, "failed", error="the database was busy")
                     except Exception:  # the store failed: this feed waits, the others go on
                         log.exception("polling feed %s failed", feed.id)
                         return PollResult(feed, "failed", error="internal error")
@@ -128,8 +134,8 @@ class FeedPoller:
             async with self._ingest_lock:
                 report = await ingest(self.store, feed, parsed, publish=self._publish, now=now,
                                       timing=self.timing)
-        except asyncio.CancelledError:
-            raise
+        except (asyncio.CancelledError, StoreUnavailable):
+            raise  # a refused write is not the feed's failure (see poll_due)
         except Exception:
             # Validators are not saved: the next fetch reads the whole document again, and
             # whatever was stored before this error is recognised as seen.

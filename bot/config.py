@@ -29,6 +29,7 @@ DEFAULT_NEWS_SENDS_PER_SECOND = 45.0
 # Feeds: every 15 minutes by default; a failing feed backs off from this interval.
 DEFAULT_FEED_POLL_SECONDS = 900.0
 MIN_FEED_POLL_SECONDS = 1.0
+MAX_FEED_POLL_SECONDS = 7 * 86400.0
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -100,6 +101,21 @@ def _snowflake(name: str, raw: str) -> int:
     return value
 
 
+def _number(env: Mapping[str, str | None], name: str, default: float, *, wanted: str,
+            most: float, above: float | None = None, least: float | None = None) -> float:
+    raw = _clean(env, name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    low_ok = (above is None or value > above) and (least is None or value >= least)
+    if not (low_ok and value <= most):  # NaN fails every comparison
+        raise ConfigError(f"{name} must be {wanted}, got {shown(raw)}")
+    return value
+
+
 def _flag(name: str, raw: str | None) -> bool:
     if raw is None:
         return False
@@ -158,31 +174,15 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
     if level not in _LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {shown(level)}")
 
-    rate_raw = _clean(env, "NEWS_SENDS_PER_SECOND")
-    rate = DEFAULT_NEWS_SENDS_PER_SECOND
-    if rate_raw:
-        try:
-            rate = float(rate_raw)
-        except ValueError:
-            rate = -1.0
-        if not 0 < rate <= MAX_NEWS_SENDS_PER_SECOND:
-            raise ConfigError(
-                f"NEWS_SENDS_PER_SECOND must be a number above 0 and at most "
-                f"{MAX_NEWS_SENDS_PER_SECOND:g} (just under Discord's limit of "
-                f"{DISCORD_REQUESTS_PER_SECOND} requests a second), got {shown(rate_raw)}"
-            )
-
-    poll_raw = _clean(env, "FEED_POLL_SECONDS")
-    poll = DEFAULT_FEED_POLL_SECONDS
-    if poll_raw:
-        try:
-            poll = float(poll_raw)
-        except ValueError:
-            poll = -1.0
-        if not MIN_FEED_POLL_SECONDS <= poll <= 7 * 86400 or poll != poll:
-            raise ConfigError(
-                f"FEED_POLL_SECONDS must be a number of seconds from "
-                f"{MIN_FEED_POLL_SECONDS:g} to 604800 (a week), got {shown(poll_raw)}")
+    rate = _number(env, "NEWS_SENDS_PER_SECOND", DEFAULT_NEWS_SENDS_PER_SECOND,
+                   above=0, most=MAX_NEWS_SENDS_PER_SECOND,
+                   wanted=f"a number above 0 and at most {MAX_NEWS_SENDS_PER_SECOND:g} (just "
+                          f"under Discord's limit of {DISCORD_REQUESTS_PER_SECOND} requests a "
+                          "second)")
+    poll = _number(env, "FEED_POLL_SECONDS", DEFAULT_FEED_POLL_SECONDS,
+                   least=MIN_FEED_POLL_SECONDS, most=MAX_FEED_POLL_SECONDS,
+                   wanted=f"a number of seconds from {MIN_FEED_POLL_SECONDS:g} to "
+                          f"{MAX_FEED_POLL_SECONDS:g} (a week)")
 
     allow_private = _flag("FEEDS_ALLOW_PRIVATE_ADDRESSES",
                           _clean(env, "FEEDS_ALLOW_PRIVATE_ADDRESSES"))

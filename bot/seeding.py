@@ -7,12 +7,13 @@ half-seeded. Errors name the file and the entry (`data/characters.json: characte
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 SEED_FILES = (
     "sources.json",
@@ -36,7 +37,19 @@ T = TypeVar("T")
 
 
 class SeedError(ValueError):
-    """A seed file or entry is invalid; the message names the file and the entry."""
+    """The seed files hold mistakes: `problems` names each one with its file and entry (every
+    mistake found, not only the first), or the seed folder itself is unusable."""
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems: tuple[str, ...] = (
+            (problems,) if isinstance(problems, str) else tuple(problems))
+        super().__init__(self.problems[0] if len(self.problems) == 1 else (
+            f"{len(self.problems)} mistakes in the seed files:\n"
+            + "\n".join(f"  {problem}" for problem in self.problems)))
+
+
+class _Invalid(Exception):
+    """A value failed its check; the problem is already recorded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,17 +154,39 @@ class SeedData:
     awards: tuple[SeedAward, ...]
 
 
-class _Entry:
-    """One JSON object under validation; every failure names where it is."""
+def _field(check: Callable[..., T]) -> Callable[..., T | None]:
+    """A field's check records its problem and gives None, so every other field of the entry is
+    still checked (and reported) too."""
 
-    def __init__(self, where: str, raw: Any) -> None:
+    @functools.wraps(check)
+    def checked(self: _Entry, *args: Any, **kwargs: Any) -> T | None:
+        try:
+            return check(self, *args, **kwargs)
+        except _Invalid:
+            return None
+
+    return checked
+
+
+class _Entry:
+    """One JSON object under validation; every problem names where it is. The checks record
+    problems and go on (the entry is then left out), so one run reports every mistake."""
+
+    def __init__(self, where: str, raw: Any, problems: list[str]) -> None:
         self.where = where
+        self.problems = problems
+        self.failures = 0
+        self.raw: dict[str, Any] = raw if isinstance(raw, dict) else {}
         if not isinstance(raw, dict):
             self.fail("must be a JSON object")
-        self.raw: dict[str, Any] = raw
 
-    def fail(self, message: str) -> None:
-        raise SeedError(f"{self.where}: {message}")
+    def note(self, message: str) -> None:
+        self.problems.append(f"{self.where}: {message}")
+        self.failures += 1
+
+    def fail(self, message: str) -> NoReturn:
+        self.note(message)
+        raise _Invalid
 
     def _get(self, name: str, required: bool) -> Any:
         if name not in self.raw or self.raw[name] is None:
@@ -160,6 +195,7 @@ class _Entry:
             return None
         return self.raw[name]
 
+    @_field
     def text(self, name: str, *, required: bool = True, max_length: int | None = None
              ) -> str | None:
         value = self._get(name, required)
@@ -171,13 +207,14 @@ class _Entry:
             self.fail(f"'{name}' is {len(value)} characters; the limit is {max_length}")
         return value.strip()
 
-    def key(self, name: str = "key") -> str:
+    @_field
+    def key(self, name: str = "key") -> str | None:
         value = self.text(name)
-        assert value is not None
-        if not _KEY.match(value):
+        if value is not None and not _KEY.match(value):
             self.fail(f"'{name}' must be lowercase letters, digits and dashes, got {value!r}")
         return value
 
+    @_field
     def integer(self, name: str, *, required: bool = True, minimum: int = 1) -> int | None:
         value = self._get(name, required)
         if value is None:
@@ -186,6 +223,7 @@ class _Entry:
             self.fail(f"'{name}' must be a whole number of at least {minimum}, got {value!r}")
         return value
 
+    @_field
     def boolean(self, name: str, default: bool = False) -> bool:
         value = self._get(name, False)
         if value is None:
@@ -194,6 +232,7 @@ class _Entry:
             self.fail(f"'{name}' must be true or false, got {value!r}")
         return value
 
+    @_field
     def date(self, name: str, pattern: re.Pattern[str], shape: str, *, required: bool = True
              ) -> str | None:
         value = self.text(name, required=required)
@@ -201,13 +240,14 @@ class _Entry:
             self.fail(f"'{name}' must be {shape}, got {value!r}")
         return value
 
-    def choice(self, name: str, allowed: tuple[str, ...]) -> str:
+    @_field
+    def choice(self, name: str, allowed: tuple[str, ...]) -> str | None:
         value = self.text(name)
-        if value not in allowed:
+        if value is not None and value not in allowed:
             self.fail(f"'{name}' must be one of {', '.join(allowed)}, got {value!r}")
-        assert value is not None
         return value
 
+    @_field
     def text_list(self, name: str, *, required: bool = False, non_empty: bool = False
                   ) -> tuple[str, ...]:
         value = self._get(name, required)
@@ -219,6 +259,7 @@ class _Entry:
             self.fail(f"'{name}' must name at least one entry")
         return tuple(v.strip() for v in value)
 
+    @_field
     def int_list(self, name: str) -> tuple[int, ...]:
         value = self._get(name, True)
         def season_number(v: object) -> bool:
@@ -228,83 +269,163 @@ class _Entry:
             self.fail(f"'{name}' must be a non-empty list of season numbers, like [1, 2]")
         return tuple(sorted(set(value)))
 
-    def refs(self, name: str, known: set[str], what: str, *, non_empty: bool = False
-             ) -> tuple[str, ...]:
+    @_field
+    def refs(self, name: str, known: set[str] | None, what: str, *, non_empty: bool = False
+             ) -> tuple[str, ...] | None:
+        """`known` is None when the file that defines them could not be read: nothing to
+        check against (and its own problem is already reported)."""
         values = self.text_list(name, non_empty=non_empty)
-        for value in values:
-            if value not in known:
-                self.fail(f"'{name}' names unknown {what} {value!r}")
+        for value in values or ():
+            if known is not None and value not in known:
+                self.note(f"'{name}' names unknown {what} {value!r}")
         return values
 
-    def ref(self, name: str, known: set[str], what: str, *, required: bool = True) -> str | None:
+    @_field
+    def ref(self, name: str, known: set[str] | None, what: str, *, required: bool = True
+            ) -> str | None:
         value = self.text(name, required=required)
-        if value is not None and value not in known:
+        if value is not None and known is not None and value not in known:
             self.fail(f"'{name}' names unknown {what} {value!r}")
         return value
 
 
-def _read(seed_dir: Path, filename: str, top: str) -> list[Any]:
-    path = seed_dir / filename
-    label = f"data/{filename}" if seed_dir.name == "data" else str(path)
+class _Loader:
+    """Reads the seed files of one folder, collecting every problem instead of stopping at the
+    first, so `db seed` can name them all in one run."""
+
+    def __init__(self, seed_dir: Path) -> None:
+        self.seed_dir = seed_dir
+        self.problems: list[str] = []
+        self._documents: dict[str, dict[str, Any] | None] = {}
+
+    def label(self, filename: str) -> str:
+        return (f"data/{filename}" if self.seed_dir.name == "data"
+                else str(self.seed_dir / filename))
+
+    def document(self, filename: str) -> dict[str, Any] | None:
+        """The file's JSON object, read once; None (with the problem recorded) if unusable."""
+        if filename not in self._documents:
+            self._documents[filename] = self._read(filename)
+        return self._documents[filename]
+
+    def _read(self, filename: str) -> dict[str, Any] | None:
+        label = self.label(filename)
+        try:
+            data = (self.seed_dir / filename).read_bytes()
+        except FileNotFoundError:
+            return self._problem(f"{label}: file is missing")
+        except IsADirectoryError:
+            return self._problem(f"{label}: is a folder, not a file")
+        except PermissionError:
+            return self._problem(f"{label}: cannot be read (permission denied). Let this user "
+                                 "read it.")
+        except OSError as exc:
+            return self._problem(f"{label}: cannot be read ({exc.strerror or exc})")
+        try:
+            text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is fine
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            return self._problem(f"{label}: line {line} is not UTF-8 text. Save the file as "
+                                 "UTF-8 (your editor's 'save with encoding').")
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return self._problem(f"{label}: not valid JSON (line {exc.lineno}, column "
+                                 f"{exc.colno}: {exc.msg})")
+        except RecursionError:
+            return self._problem(f"{label}: not valid JSON (nested too deeply)")
+        if not isinstance(document, dict):
+            return self._problem(f"{label}: must be a JSON object, like {{\"...\": [...]}}")
+        return document
+
+    def _problem(self, message: str) -> None:
+        self.problems.append(message)
+        return None
+
+    def entries(self, filename: str, top: str, build: Callable[[_Entry], T],
+                key_of: Callable[[T], object]) -> tuple[tuple[T, ...], set[Any] | None]:
+        """The valid records, and the keys other files may refer to (None when the file could
+        not be read at all: references to it are then not checked, rather than each reported
+        as unknown)."""
+        document = self.document(filename)
+        if document is None:
+            return (), None
+        raw_entries = document.get(top)
+        if not isinstance(raw_entries, list):
+            self.problems.append(f"{self.label(filename)}: must be an object with a list under "
+                                 f"{top!r}")
+            return (), None
+        records: list[T] = []
+        keys: set[Any] = set()
+        seen: set[object] = set()
+        for index, raw in enumerate(raw_entries):
+            name = raw.get("key") or raw.get("number") if isinstance(raw, dict) else None
+            where = f"{self.label(filename)}: {top}[{index}]" + (f" {name!r}" if name else "")
+            if isinstance(name, str | int) and not isinstance(name, bool):
+                # Known even when the entry has mistakes, so each is reported once, here,
+                # not again wherever another file refers to it.
+                keys.add(name)
+            try:
+                entry = _Entry(where, raw, self.problems)
+                record = build(entry)
+            except _Invalid:
+                continue
+            if entry.failures:
+                continue
+            key = key_of(record)
+            if key in seen:
+                self.problems.append(f"{where}: duplicate key {key!r}")
+                continue
+            seen.add(key)
+            records.append(record)
+        return tuple(records), keys
+
+
+def _check_seed_dir(seed_dir: Path) -> None:
     try:
-        document = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise SeedError(f"{label}: file is missing") from None
-    except json.JSONDecodeError as exc:
-        raise SeedError(f"{label}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                        f"{exc.msg})") from None
-    if not isinstance(document, dict) or not isinstance(document.get(top), list):
-        raise SeedError(f"{label}: must be an object with a list under {top!r}")
-    return document[top]
-
-
-def _entries(seed_dir: Path, filename: str, top: str, build: Callable[[_Entry], T],
-                key_of: Callable[[T], object]) -> tuple[T, ...]:
-    label = f"data/{filename}" if seed_dir.name == "data" else str(seed_dir / filename)
-    records: list[T] = []
-    seen: set[object] = set()
-    for index, raw in enumerate(_read(seed_dir, filename, top)):
-        name = raw.get("key") or raw.get("number") if isinstance(raw, dict) else None
-        where = f"{label}: {top}[{index}]" + (f" {name!r}" if name else "")
-        record = build(_Entry(where, raw))
-        key = key_of(record)
-        if key in seen:
-            raise SeedError(f"{where}: duplicate key {key!r}")
-        seen.add(key)
-        records.append(record)
-    return tuple(records)
+        if not seed_dir.exists():
+            raise SeedError(f"the seed folder {seed_dir} does not exist. Point SEED_DIR at the "
+                            "folder holding sources.json, people.json and the other seed files "
+                            "(data/ by default).")
+        if not seed_dir.is_dir():
+            raise SeedError(f"the seed folder {seed_dir} is a file, not a folder. Point SEED_DIR "
+                            "at the folder holding sources.json, people.json and the other seed "
+                            "files (data/ by default).")
+    except OSError as exc:
+        raise SeedError(f"cannot look at the seed folder {seed_dir} "
+                        f"({exc.strerror or exc}). Let this user open it.") from None
 
 
 def load_seed(seed_dir: Path) -> SeedData:
-    """Parse and cross-check every seed file; raise SeedError on the first bad entry."""
-    sources = _entries(seed_dir, "sources.json", "sources", lambda e: SeedSource(
+    """Parse and cross-check every seed file; raise SeedError naming every mistake found."""
+    _check_seed_dir(seed_dir)
+    files = _Loader(seed_dir)
+    sources, source_keys = files.entries("sources.json", "sources", lambda e: SeedSource(
         key=e.key(), title=e.text("title"), site=e.text("site", required=False),
         url=e.text("url", required=False), note=e.text("note", required=False),
     ), lambda r: r.key)
-    source_keys = {s.key for s in sources}
 
-    def cited(e: _Entry) -> tuple[str, ...]:
+    def cited(e: _Entry) -> tuple[str, ...] | None:
         return e.refs("sources", source_keys, "source", non_empty=True)
 
-    people = _entries(seed_dir, "people.json", "people", lambda e: SeedPerson(
+    people, person_keys = files.entries("people.json", "people", lambda e: SeedPerson(
         key=e.key(), name=e.text("name"),
-        roles=tuple(_check_roles(e)), description=e.text("description", required=False),
+        roles=_check_roles(e), description=e.text("description", required=False),
         sources=cited(e),
     ), lambda r: r.key)
-    person_keys = {p.key for p in people}
 
-    characters = _entries(seed_dir, "characters.json", "characters", lambda e: SeedCharacter(
-        key=e.key(), name=e.text("name", max_length=100), aliases=e.text_list("aliases"),
-        actor=e.ref("actor", person_keys, "person", required=False),
-        seasons=e.int_list("seasons"), in_film=e.boolean("in_film"),
-        description=e.text("description", required=False, max_length=1000),
-        arcs=_arcs(e), school=e.text("school", required=False),
-        school_detail=e.text("school_detail", required=False),
-        role=e.choice("role", ROLES), sources=cited(e),
-    ), lambda r: r.key)
-    character_keys = {c.key for c in characters}
+    characters, character_keys = files.entries(
+        "characters.json", "characters", lambda e: SeedCharacter(
+            key=e.key(), name=e.text("name", max_length=100), aliases=e.text_list("aliases"),
+            actor=e.ref("actor", person_keys, "person", required=False),
+            seasons=e.int_list("seasons"), in_film=e.boolean("in_film"),
+            description=e.text("description", required=False, max_length=1000),
+            arcs=_arcs(e), school=e.text("school", required=False),
+            school_detail=e.text("school_detail", required=False),
+            role=e.choice("role", ROLES), sources=cited(e),
+        ), lambda r: r.key)
 
-    quotes = _entries(seed_dir, "quotes.json", "quotes", lambda e: SeedQuote(
+    quotes, _ = files.entries("quotes.json", "quotes", lambda e: SeedQuote(
         key=e.key(), text=e.text("text", max_length=MAX_QUOTE_LENGTH),
         speaker=e.ref("speaker", person_keys, "person"),
         # Null where the source names no outlet or date: better blank than guessed.
@@ -315,7 +436,7 @@ def load_seed(seed_dir: Path) -> SeedData:
         context=e.text("context", required=False), sources=cited(e),
     ), lambda r: r.key)
 
-    seasons = _entries(seed_dir, "seasons.json", "seasons", lambda e: SeedSeason(
+    seasons, _ = files.entries("seasons.json", "seasons", lambda e: SeedSeason(
         number=e.integer("number"), title=e.text("title"), status=e.text("status"),
         release_date=e.date("release_date", _FULL_DATE, "a date like 2022-04-22", required=False),
         episode_count=e.integer("episode_count", required=False),
@@ -323,55 +444,63 @@ def load_seed(seed_dir: Path) -> SeedData:
         sources=cited(e),
     ), lambda r: r.number)
 
-    films = _films(seed_dir, source_keys)
+    films = _films(files, source_keys)
 
-    news = _entries(seed_dir, "news.json", "news", lambda e: SeedNews(
+    news, _ = files.entries("news.json", "news", lambda e: SeedNews(
         key=e.key(), title=e.text("title", max_length=256), body=e.text("body"),
         url=e.text("url", required=False), season=e.integer("season", required=False),
         published=e.date("published", _PARTIAL_DATE, "a date like 2022-05-20, 2022-05 or 2022"),
         sources=cited(e),
     ), lambda r: r.key)
 
-    awards = _entries(seed_dir, "awards.json", "awards", lambda e: SeedAward(
+    awards, _ = files.entries("awards.json", "awards", lambda e: SeedAward(
         key=e.key(), year=e.integer("year", minimum=1900), award=e.text("award"),
         result=e.text("result"), people=e.refs("people", person_keys, "person"),
         sources=cited(e),
     ), lambda r: r.key)
 
+    if files.problems:
+        raise SeedError(files.problems)
     return SeedData(sources, people, characters, quotes, seasons, films, news, awards)
 
 
-def _check_roles(e: _Entry) -> list[str]:
-    roles = list(e.text_list("roles", required=True, non_empty=True))
-    for role in roles:
+def _check_roles(e: _Entry) -> tuple[str, ...] | None:
+    roles = e.text_list("roles", required=True, non_empty=True)
+    for role in roles or ():
         if role not in PERSON_ROLES:
-            e.fail(f"'roles' may hold only {', '.join(PERSON_ROLES)}, got {role!r}")
+            e.note(f"'roles' may hold only {', '.join(PERSON_ROLES)}, got {role!r}")
     return roles
 
 
 def _arcs(e: _Entry) -> dict[int, str]:
     raw = e.raw.get("arcs") or {}
     if not isinstance(raw, dict):
-        e.fail("'arcs' must be an object mapping a season number to text")
+        e.note("'arcs' must be an object mapping a season number to text")
+        return {}
     arcs: dict[int, str] = {}
     for season, text in raw.items():
         if not str(season).isdigit() or not isinstance(text, str) or not text.strip():
-            e.fail(f"'arcs' entry {season!r} must map a season number to non-empty text")
+            e.note(f"'arcs' entry {season!r} must map a season number to non-empty text")
+            continue
         arcs[int(season)] = text.strip()
     return arcs
 
 
-def _films(seed_dir: Path, source_keys: set[str]) -> tuple[SeedFilm, ...]:
-    path = seed_dir / "seasons.json"
-    raw = json.loads(path.read_text("utf-8")).get("film")
+def _films(files: _Loader, source_keys: set[str] | None) -> tuple[SeedFilm, ...]:
+    document = files.document("seasons.json")
+    raw = document.get("film") if document is not None else None
     if raw is None:
         return ()
-    e = _Entry("data/seasons.json: film", raw)
+    try:
+        e = _Entry(f"{files.label('seasons.json')}: film", raw, files.problems)
+    except _Invalid:
+        return ()
     title = e.text("title")
     key = e.raw.get("key") or re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")
-    return (SeedFilm(
+    film = SeedFilm(
         key=key, title=title, status=e.text("status"),
         release_year=e.integer("release_year", required=False, minimum=1900),
         release_date=e.date("release_date", _FULL_DATE, "a date like 2026-01-01", required=False),
         sources=e.refs("sources", source_keys, "source", non_empty=True),
-    ),)
+    )
+    return () if e.failures else (film,)

@@ -35,10 +35,15 @@ def test_db_seed_then_stats_prints_counts(env_file: Path,
 def test_backup_writes_a_usable_copy(env_file: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     assert run(env_file, "db", "seed") == 0
+    (tmp_path / "backups").mkdir()
     target = tmp_path / "backups" / "copy.db"
     assert run(env_file, "db", "backup", str(target)) == 0
     assert target.stat().st_size > 0
+    assert run(env_file, "db", "check", str(target)) == 0
     assert run(env_file, "db", "backup", str(tmp_path / "bot.db")) == 2
+    assert "must differ from DATABASE_PATH" in capsys.readouterr().err
+    # Only the copy is left in the folder: no partial file, no -wal or -shm.
+    assert sorted(p.name for p in (tmp_path / "backups").iterdir()) == ["copy.db"]
 
 
 def test_run_without_token_is_a_clear_exit_2(env_file: Path,

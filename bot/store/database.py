@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -123,10 +124,18 @@ class Database:
         self.write_failures = 0  # since start, for status displays
 
     @classmethod
-    async def open(cls, path: Path, *, migrate_to: int | None = None) -> Database:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per unit of work.
-        connection = await aiosqlite.connect(path, isolation_level=None)
+    async def open(cls, path: Path, *, migrate_to: int | None = None,
+                   create: bool = True) -> Database:
+        """Open (and migrate) the database at `path`. With `create` False a missing file is an
+        error instead of a new, empty database. Whatever stops the file being used (a folder,
+        a missing folder, not a database, damaged, read-only) is a StoreError that says so."""
+        check_location(path, create=create)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per unit
+            # of work.
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise open_error(path, exc) from exc
         reader: aiosqlite.Connection | None = None
         try:
             connection.row_factory = aiosqlite.Row
@@ -136,6 +145,7 @@ class Database:
             await connection.execute("PRAGMA synchronous = NORMAL")
             await connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             database = cls(connection, path)
+            await database._refuse_foreign_schema()
             await database.migrate(migrate_to)
             # Opened after the migrations, so it never sees a schema that is about to change.
             reader = await aiosqlite.connect(path, isolation_level=None)
@@ -144,12 +154,29 @@ class Database:
             await reader.execute(f"PRAGMA busy_timeout = {READ_BUSY_TIMEOUT_MS}")
             await reader.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             database.reader = reader
-        except BaseException:
+        except BaseException as exc:
             if reader is not None:
                 await reader.close()
             await connection.close()
+            cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+            if isinstance(cause, sqlite3.Error) and (
+                    not isinstance(exc, StoreError) or _is_about_the_file(cause)):
+                raise open_error(path, cause) from exc
             raise
         return database
+
+    async def _refuse_foreign_schema(self) -> None:
+        # Migrating another program's database would add this bot's tables to it. One statement,
+        # so one snapshot: another process's first migration commits tables and version at once.
+        async with self.connection.execute(
+                "SELECT (SELECT user_version FROM pragma_user_version),"
+                " (SELECT count(*) FROM sqlite_master"
+                "  WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\')") as cursor:
+            version, tables = await cursor.fetchone()
+        if version == 0 and tables:
+            raise StoreError(
+                f"{self.path} is a SQLite database, but not this bot's (it has tables and no "
+                "schema version). Point DATABASE_PATH at the bot's database, or at a new file.")
 
     async def close(self) -> None:
         if self.reader is not self.connection:
@@ -319,3 +346,106 @@ class Database:
         target.parent.mkdir(parents=True, exist_ok=True)
         async with aiosqlite.connect(target) as destination:
             await self.reader.backup(destination)
+
+
+# ---- why a database file cannot be used ------------------------------------------------------
+
+def _primary_code(error: sqlite3.Error) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+_FILE_ERRORS = frozenset({
+    sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
+})
+
+
+def _is_about_the_file(error: sqlite3.Error) -> bool:
+    """An error that says the file is unusable, as opposed to a mistake in a statement."""
+    return _primary_code(error) in _FILE_ERRORS
+
+
+def is_damage(error: sqlite3.Error) -> bool:
+    """SQLite found the file is not a database, or a damaged one."""
+    return _primary_code(error) in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+
+
+def not_writable_reason(path: Path) -> str:
+    """Why this process cannot write `path` (which it cannot), in words."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "is on a read-only file system"
+    except (AttributeError, OSError):  # no statvfs on Windows
+        pass
+    return "is not writable by this user (check its owner and permissions)"
+
+
+def open_error(path: Path, error: sqlite3.Error) -> StoreError:
+    """What an SQLite error met while opening `path` means for the person running the bot."""
+    detail = str(error) or type(error).__name__
+    code = _primary_code(error)
+    if code == sqlite3.SQLITE_NOTADB:
+        return StoreError(
+            f"{path} is not a SQLite database (another kind of file, or damaged beyond reading)."
+            " Point DATABASE_PATH at the bot's database, or restore it from a backup.")
+    if code == sqlite3.SQLITE_CORRUPT:
+        return StoreError(
+            f"{path} is damaged ({detail}). Stop the bot and restore the latest good backup; "
+            f"`heartstopper-bot db check` shows what is wrong.")
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return StoreError(
+            f"{path} cannot be opened for writing ({detail}). Make the file, its folder and the "
+            f"{path.name}-wal and -shm files beside it writable by this user, on a disk that is "
+            "not read-only.")
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(f"{path} is locked by another process ({detail}). Try again in a "
+                          "moment.")
+    if code == sqlite3.SQLITE_FULL:
+        return StoreError(f"the disk holding {path} is full. Free some space and try again.")
+    if code == sqlite3.SQLITE_IOERR:
+        return StoreError(f"{path} could not be read or written ({detail}). Check the disk; "
+                          "if it keeps failing, restore the latest good backup elsewhere.")
+    return StoreError(f"{path} could not be opened ({detail}).")
+
+
+def check_location(path: Path, *, create: bool) -> None:
+    """Refuse, with what to do, a database path that cannot work, before SQLite sees it: a
+    folder, a missing file (unless `create`), a missing or read-only folder, a read-only file.
+    SQLite needs the folder writable too: it keeps `-wal` and `-shm` files beside the database."""
+    try:
+        if path.is_dir():
+            raise StoreError(f"{path} is a folder, not a database file. Point DATABASE_PATH at "
+                             f"a file, such as {path / 'heartstopper.db'}.")
+        exists = path.exists()
+        parent = path.parent
+        parent_exists = parent.exists()
+        parent_is_dir = parent.is_dir()
+    except OSError as exc:
+        raise StoreError(f"cannot look at {path} ({exc.strerror or exc}). Check that this user "
+                         "may open the folders on the way to it.") from None
+    if exists:
+        if not os.access(path, os.R_OK):
+            raise StoreError(f"{path} cannot be read by this user. Check its owner and "
+                             "permissions.")
+        if not os.access(path, os.W_OK):
+            raise StoreError(f"{path} {not_writable_reason(path)}: the bot must write its "
+                             "database. Fix that, or copy it somewhere writable.")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"the folder {parent} {not_writable_reason(parent)}: SQLite keeps "
+                             f"{path.name}-wal and -shm files beside the database. Make it "
+                             "writable, or move the database to a folder that is.")
+        return
+    if not create:
+        raise StoreError(f"{path} does not exist. Check the path (DATABASE_PATH), or create "
+                         "the database with `heartstopper-bot db init`.")
+    if not parent_exists:
+        raise StoreError(f"the folder {parent} does not exist. Create it, or point "
+                         "DATABASE_PATH at a file in an existing folder.")
+    if not parent_is_dir:
+        raise StoreError(f"{parent} is a file, not a folder. Point DATABASE_PATH at a file in a "
+                         "folder.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot create {path}: the folder {parent} "
+                         f"{not_writable_reason(parent)}. Make it writable, or point "
+                         "DATABASE_PATH at a folder that is.")

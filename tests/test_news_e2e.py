@@ -196,6 +196,8 @@ async def test_only_owners_post_and_see_status(harness3: Harness) -> None:
     assert "3 subscribed channels" in posted.content
     await until(lambda: all(len(news_messages(h, c)) == 1 for c in channels),
                 "every server gets the post")
+    # Discord has the posts a moment before the bot has recorded them.
+    await until(lambda: settled(h), "every delivery is recorded")
     status = await emu.invoke("news status", guild_id=h.guild_id, user="owner")
     text = str(status.embed)
     assert "3 sent" in text and "0 failed" in text and "3 active" in text

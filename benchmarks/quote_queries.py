@@ -7,6 +7,11 @@ worst of several runs. Not a test: timings depend on the machine. Unlike `make b
 the store directly (no bot, no emulator), to show a query's own cost.
 
 The synthetic quotes exist only in that temporary file; they are never shown to anyone.
+
+The last lines are the costliest searches found: twenty one-letter prefixes (refused before the
+database by the limits of bot/quotes/search.py: the figure is the refusal), three long prefixes
+of the most common words (the worst search the limits let through) and the near-duplicate check
+of a submission of common words only (stopped by the search budget of bot/store/quotes.py).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.config import DEFAULT_SEED_DIR
+from bot.errors import UserFacingError
 from bot.quotes.duplicates import find_near_duplicate
 from bot.quotes.rotation import QuoteRotation
 from bot.quotes.search import search_quotes
@@ -63,12 +69,17 @@ def _synthetic(count: int, seed_data, words: list[str], weights: list[float],
 
 async def _time(label: str, runs: int, action: Callable[[], Awaitable[object]]) -> None:
     samples = []
+    refused = 0
     for _ in range(runs):
         start = time.perf_counter()
-        await action()
+        try:
+            await action()
+        except UserFacingError:  # a search refused or stopped: its cost is the refusal's
+            refused += 1
         samples.append((time.perf_counter() - start) * 1000)
+    note = f", {refused} refused" if refused else ""
     print(f"{label:<58} median {statistics.median(samples):7.2f} ms   "
-          f"worst {max(samples):7.2f} ms   ({runs} runs)")
+          f"worst {max(samples):7.2f} ms   ({runs} runs{note})")
 
 
 async def run(count: int, runs: int) -> None:
@@ -118,6 +129,15 @@ async def run(count: int, runs: int) -> None:
                         lambda: search_quotes(quotes, GUILD, prefix))
             await _time("near-duplicate check of a submission", runs,
                         lambda: find_near_duplicate(quotes, GUILD, big.quotes[500].text))
+            letters = " ".join(f"{letter}*" for letter in "abcdefghijklmnopqrst")
+            await _time("search twenty one-letter prefixes ('a* b* ... t*')", runs,
+                        lambda: search_quotes(quotes, GUILD, letters))
+            long_prefixes = " ".join(f"{word[:5]}*" for word in words[:3])
+            await _time(f"search long prefixes ({long_prefixes!r})", runs,
+                        lambda: search_quotes(quotes, GUILD, long_prefixes))
+            common_words = " ".join(words[:8])
+            await _time("near-duplicate check of eight common words", runs,
+                        lambda: find_near_duplicate(quotes, GUILD, common_words))
 
 
 def main() -> None:

@@ -15,7 +15,16 @@ from bot.client import HeartstopperBot
 from bot.errors import NO_MENTIONS, UserFacingError
 from bot.quotes.cooldown import MemberCooldown
 from bot.quotes.daily import DailyQuotePoster
-from bot.quotes.review import NOT_A_REVIEWER, is_reviewer, tell_submitter
+from bot.quotes.review import (
+    BOT_ROLE_REFUSED,
+    EVERYONE_REFUSED,
+    NOT_A_REVIEWER,
+    NOT_FROM_HERE,
+    OWN_SUBMISSION,
+    is_reviewer,
+    require_manage_server,
+    tell_submitter,
+)
 from bot.quotes.rotation import QuoteRotation
 from bot.quotes.schedule import (
     find_zone,
@@ -45,11 +54,13 @@ from bot.render.quotes import (
     random_footer,
     review_embed,
     review_empty_text,
+    reviewers_text,
     search_embed,
     submitted_text,
 )
 from bot.render.text import CHOICE_NAME_LIMIT, CHOICES_MAX, escape, truncate
 from bot.store.models import Character, QuoteDraw, QuoteFilter, QuoteSubmission
+from bot.store.quotes import in_pool
 
 MAX_SEASON = 20
 MINE_SHOWN = 10
@@ -57,12 +68,23 @@ MINE_SHOWN = 10
 # submissions per 5 minutes.
 RANDOM_RATE = (5, 20.0)
 SUBMIT_RATE = (3, 300.0)
+# A search costs the database up to its budget (bot/store/quotes.py): one per 3 s per member,
+# and its Previous / Next (each a search again) 6 pages per 10 s.
+SEARCH_RATE = (1, 3.0)
+SEARCH_PAGE_RATE = (6, 10.0)
+# A custom_id can be forged: ids in it must fit an SQLite integer before they reach a query.
+_MAX_ID = 2**63 - 1
+FOREIGN_BUTTON = "That button is not from this server. Run `/quote random` here for a quote."
 
 
 def _guild_id(interaction: discord.Interaction) -> int:
     if interaction.guild_id is None:
         raise UserFacingError("Quotes work in a server, not in DMs.")
     return interaction.guild_id
+
+
+def _member_key(interaction: discord.Interaction) -> tuple[int | None, int]:
+    return interaction.guild_id, interaction.user.id
 
 
 def _matches(character: Character, typed: str) -> bool:
@@ -80,10 +102,12 @@ class Quotes(commands.Cog):
 
     def __init__(self, bot: HeartstopperBot, *,
                  random_cooldown: MemberCooldown | None = None,
-                 submit_cooldown: MemberCooldown | None = None) -> None:
+                 submit_cooldown: MemberCooldown | None = None,
+                 page_cooldown: MemberCooldown | None = None) -> None:
         self.bot = bot
         self.random_cooldown = random_cooldown or MemberCooldown(*RANDOM_RATE)
         self.submit_cooldown = submit_cooldown or MemberCooldown(*SUBMIT_RATE)
+        self.page_cooldown = page_cooldown or MemberCooldown(*SEARCH_PAGE_RATE)
         self.rotation = QuoteRotation(bot.store.quotes)
         self.daily_poster = DailyQuotePoster(bot, bot.store, self.rotation, bot.clock)
         self.search_upkeep = SearchIndexUpkeep(bot.store.quotes)
@@ -144,6 +168,7 @@ class Quotes(commands.Cog):
 
     @quote.command(name="search", description="Find quotes by their words, speaker or outlet")
     @app_commands.describe(text='Words to find; "exact phrase", OR and word* also work')
+    @app_commands.checks.cooldown(*SEARCH_RATE, key=_member_key)
     async def search(self, interaction: discord.Interaction, text: str) -> None:
         await self.show_search(interaction, text, 0, first=True)
 
@@ -203,17 +228,32 @@ class Quotes(commands.Cog):
 
     @quote.command(
         name="reviewers",
-        description="Choose the role that may review submissions (besides Manage Messages)",
+        description="Show or choose the role that may review submissions (besides Manage Messages)",
     )
-    @app_commands.describe(role="The reviewer role; leave out to have only Manage Messages")
-    @app_commands.checks.has_permissions(manage_guild=True)
+    @app_commands.describe(role="The reviewer role (not @everyone); leave out to see the setting",
+                           clear="True: remove the reviewer role, leaving only Manage Messages")
+    @app_commands.check(require_manage_server)  # the server's permission, not a channel's
     async def reviewers(self, interaction: discord.Interaction,
-                        role: discord.Role | None = None) -> None:
+                        role: discord.Role | None = None, clear: bool = False) -> None:
         guild_id = _guild_id(interaction)
-        await self.bot.store.quotes.set_reviewer_role(guild_id, role.id if role else None)
-        text = (f"Members with {role.mention} can now review quote submissions, as can anyone "
-                "with Manage Messages." if role else
-                "Only members with Manage Messages can review quote submissions now.")
+        quotes = self.bot.store.quotes
+        if role is not None and clear:
+            raise UserFacingError("Give a `role` or `clear:True`, not both.")
+        if role is not None:
+            if role.is_default():
+                raise UserFacingError(EVERYONE_REFUSED)
+            if role.is_bot_managed():
+                raise UserFacingError(BOT_ROLE_REFUSED.format(role=role.mention))
+            await quotes.set_reviewer_role(guild_id, role.id)
+            text = reviewers_text(role.id, exists=True, changed=True)
+        elif clear:
+            await quotes.set_reviewer_role(guild_id, None)
+            text = reviewers_text(None, exists=False, changed=True)
+        else:
+            role_id = await quotes.reviewer_role(guild_id)
+            guild = interaction.guild
+            exists = role_id is not None and guild is not None and guild.get_role(role_id)
+            text = reviewers_text(role_id, exists=bool(exists), changed=False)
         await interaction.response.send_message(text, ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)
 
@@ -312,16 +352,23 @@ class Quotes(commands.Cog):
         return embed, another_view(request)
 
     async def another(self, interaction: discord.Interaction, request: AnotherRequest) -> None:
-        """A press of Another: the same filter, rebuilt from the button."""
+        """A press of Another: the same filter, rebuilt from the button. Its custom_id could be
+        forged, so the quote it names must be one this server may show."""
+        guild_id = _guild_id(interaction)
+        if (request.shown_quote_id > _MAX_ID or (request.character_id or 0) > _MAX_ID
+                or (request.season or 0) > MAX_SEASON):
+            raise UserFacingError(FOREIGN_BUTTON)
+        shown = await self.bot.store.quotes.quote(request.shown_quote_id)
+        if shown is not None and not in_pool(shown, guild_id):
+            raise UserFacingError(FOREIGN_BUTTON)
         person = None
         if request.by_speaker:
-            shown = await self.bot.store.quotes.quote(request.shown_quote_id)
             if shown is None:
                 raise UserFacingError("That quote is gone; run `/quote random` again.")
             person = shown.speaker_name
         self.random_cooldown.hit(interaction)
         flt = QuoteFilter(person, request.character_id, request.season)
-        async with self.rotation.draw(_guild_id(interaction), flt) as draw:
+        async with self.rotation.draw(guild_id, flt) as draw:
             embed, view = await self.quote_card(interaction, flt, draw)
             await interaction.response.edit_message(embed=embed, view=view,
                                                     allowed_mentions=NO_MENTIONS)
@@ -331,6 +378,8 @@ class Quotes(commands.Cog):
     async def show_search(self, interaction: discord.Interaction, text: str, page: int, *,
                           first: bool) -> None:
         guild_id = _guild_id(interaction)
+        if not first:
+            self.page_cooldown.hit(interaction)  # each page is a search again
         result = await search_quotes(self.bot.store.quotes, guild_id, text, page=page)
         watched = await self.bot.store.guilds.watched_season(guild_id)
         embed = search_embed(result.query, result.page, literal=result.literal,
@@ -355,6 +404,16 @@ class Quotes(commands.Cog):
             raise UserFacingError(NOT_A_REVIEWER)
         return True
 
+    async def may_review_submission(self, interaction: discord.Interaction,
+                                    quote_id: int) -> QuoteSubmission:
+        """A reviewer of this server, pressing for a submission of this server: a press is
+        looked up by its message, which a forged press can name from anywhere."""
+        await self.may_review(interaction)
+        submission = await self.bot.store.quotes.submission(quote_id)
+        if submission is None or submission.quote.guild_id != _guild_id(interaction):
+            raise UserFacingError(NOT_FROM_HERE)
+        return submission
+
     async def review_card(self, guild_id: int,
                           submission: QuoteSubmission) -> tuple[discord.Embed, ReviewView]:
         quotes = self.bot.store.quotes
@@ -362,14 +421,17 @@ class Quotes(commands.Cog):
                      if submission.near_duplicate_of else None)
         embed = review_embed(submission, pending_count=await quotes.pending_count(guild_id),
                              duplicate=duplicate)
-        view = ReviewView(submission.quote.id, may_review=self.may_review,
+        view = ReviewView(submission.quote.id, may_press=self.may_review_submission,
                           on_decide=self.decide, on_skip=self.skip)
         return embed, view
 
     async def decide(self, interaction: discord.Interaction, quote_id: int, approve: bool,
                      reason: str | None) -> None:
         guild_id = _guild_id(interaction)
-        await self.may_review(interaction)  # a modal submit is not covered by the view's check
+        # Again: a modal submit is not covered by the view's check.
+        submission = await self.may_review_submission(interaction, quote_id)
+        if approve and submission.quote.submitted_by == interaction.user.id:
+            raise UserFacingError(OWN_SUBMISSION)  # rejecting one's own is withdrawing it
         reason = clean_reason(reason)
         # The DM can take a moment; acknowledge first, then update the card.
         await interaction.response.defer()

@@ -3,6 +3,11 @@
 They are DynamicItems: everything a press needs is in its custom_id, so buttons on old messages
 keep working after a restart, with nothing held in memory. The cog supplies the behaviour through
 `CharacterActions`, so these classes stay free of store and rendering code.
+
+A custom_id can be forged (a modified client sends any), so nothing in it is trusted beyond what
+it names: characters are canon, shared by every server, and what a press shows of them is this
+server's (its quotes, its spoiler setting), never the server the button came from. An id too
+big for the database is refused before it reaches a query.
 """
 
 from __future__ import annotations
@@ -12,8 +17,11 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.errors import report_error
+from bot.errors import NO_MENTIONS, report_error
 from bot.render.text import BUTTON_LABEL_LIMIT, truncate
+
+_MAX_ID = 2**63 - 1  # SQLite's largest integer
+BROKEN_BUTTON = "That button doesn't work. Run the command again for a new one."
 
 
 class CharacterActions(Protocol):
@@ -40,12 +48,17 @@ class _Guarded:
     member who asked, where the custom_id names one."""
 
     owner_id: int | None = None
+    character_id: int | None = None
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if self.character_id is not None and self.character_id > _MAX_ID:
+            await interaction.response.send_message(BROKEN_BUTTON, ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return False
         if self.owner_id is not None and interaction.user.id != self.owner_id:
             await interaction.response.send_message(
                 "These buttons belong to whoever ran the command; run it yourself to get your own.",
-                ephemeral=True,
+                ephemeral=True, allowed_mentions=NO_MENTIONS,
             )
             return False
         return True

@@ -8,6 +8,7 @@ InvocationError instead of reaching the bot.
 
 from __future__ import annotations
 
+import copy
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -15,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 from .config import ChannelSpec, GuildSpec, MemberSpec, RoleSpec, UserSpec
 from .errors import InvocationError
 from .permissions import DEFAULT_BOT, Perm
+from .results import walk_components
 from .state import DMChannel
 
 if TYPE_CHECKING:
+    from .results import InteractionResult
     from .server import Emulator
 
 OPTION_TYPE_NAMES = {
@@ -479,6 +482,46 @@ class InteractionFactory:
                 f"inputs: {inputs}"
             )
         return {"custom_id": modal.get("custom_id"), "components": out}
+
+
+async def press_crafted(
+    emu: Emulator,
+    message: Any,
+    custom_id: str,
+    *,
+    user: Any = None,
+    channel_id: int | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 (how long to wait for the bot)
+    settle: float | None = None,
+) -> InteractionResult:
+    """Press a button with a custom_id the test makes up: a forged request, which the Discord
+    app never sends but a modified client can. For tests that a bot does not trust the ids in
+    a custom_id (`emu.press` only presses buttons a message really has).
+
+    The press claims to come from `message` (a result, a SentMessage, a payload or an id): its
+    payload goes with the press as Discord's `message`, with `custom_id` put on the button that
+    already has it or, failing that, on its first button (discord.py finds a DynamicItem's
+    button on that message, and a plain view by the message's id). It is made by `user`
+    (default: whoever caused the message) in `channel_id` (default: the message's channel),
+    which may be in another server than the message.
+    """
+    stored = emu._resolve_message(message)
+    claimed = copy.deepcopy(stored.payload)
+    buttons = [c for c in walk_components(claimed.get("components") or [])
+               if c.get("type") == 2 and "custom_id" in c]
+    if not buttons:
+        raise InvocationError(f"message {stored.id} has no button to put {custom_id!r} on")
+    button = next((b for b in buttons if b["custom_id"] == custom_id), buttons[0])
+    button["custom_id"] = custom_id
+    button.pop("disabled", None)
+    if user is None and stored.interaction_id is not None:
+        origin = emu.interactions_by_id.get(stored.interaction_id)
+        user = origin.user_id if origin else None
+    ctx = emu.factory.context(channel_id=channel_id or stored.channel_id, user=user)
+    payload = emu.factory.base_payload(ctx, 3, {"custom_id": custom_id, "component_type": 2})
+    payload["message"] = claimed
+    record = await emu._dispatch_interaction(payload, ctx, source=stored)
+    return await emu._await_answer(record, timeout, settle)
 
 
 # What a bot may do in a DM with a user: the same as a content bot's usual role in a server.

@@ -8,13 +8,14 @@ make a copy look new.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 
 from rapidfuzz import fuzz
 
 from bot.store.models import Quote
-from bot.store.quotes import QuotesRepository
+from bot.store.quotes import QuotesRepository, SearchTooCostly
 
 # Similar enough to be worth a reviewer's look: typos and punctuation differ, the words do not.
 WHOLE_SIMILARITY = 90.0
@@ -26,6 +27,7 @@ _QUERY_WORDS = 8
 _NOT_WORD = re.compile(r"[^\w\s]+")
 # What FTS5's unicode61 tokenizer keeps as a token: runs of letters and digits.
 _TOKEN = re.compile(r"[^\W_]+")
+log = logging.getLogger(__name__)
 
 
 def normalise(text: str) -> str:
@@ -67,8 +69,16 @@ async def find_near_duplicate(quotes: QuotesRepository, guild_id: int, text: str
     if not rarest:
         return None
     expression = " OR ".join(f'"{t}"' for t in rarest[:_QUERY_WORDS])
+    try:
+        candidates = await quotes.similar_candidates(guild_id, expression, limit=_CANDIDATES)
+    except SearchTooCostly:
+        # Only very common words, each in thousands of quotes: ranking them all would hold up
+        # every read. The submission goes to review without a duplicate pointed out.
+        log.info("near-duplicate check of a submission in guild %s stopped: over budget",
+                 guild_id)
+        return None
     best: tuple[float, Quote] | None = None
-    for candidate in await quotes.similar_candidates(guild_id, expression, limit=_CANDIDATES):
+    for candidate in candidates:
         score = similarity(text, candidate.text)
         if score >= WHOLE_SIMILARITY and (best is None or score > best[0]):
             best = (score, candidate)

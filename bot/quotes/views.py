@@ -17,7 +17,9 @@ from bot.errors import report_error
 from bot.quotes.submissions import MAX_REASON_LENGTH
 from bot.ui import BaseView, OwnedView
 
-Check = Callable[[discord.Interaction], Awaitable[bool]]
+# Who may press for this submission: raises UserFacingError (a reviewer of another server, a
+# member who is no reviewer) or returns what it checked.
+Check = Callable[[discord.Interaction, int], Awaitable[object]]
 Decide = Callable[[discord.Interaction, int, bool, str | None], Awaitable[None]]
 
 
@@ -106,19 +108,23 @@ class SearchPager(OwnedView):
 
 
 class ReviewView(BaseView):
-    """Approve / Reject / Skip for one submission. Who may press is checked at every press, by
-    the cog's `may_review` (Manage Messages or the reviewer role), not just who ran the command."""
+    """Approve / Reject / Skip for one submission. Every press is checked, by the cog's
+    `may_review_submission`: a reviewer (Manage Messages for the server, or the reviewer role),
+    not just whoever ran the command, and a submission of the server the press comes from
+    (discord.py finds this view by the message a press names, and a forged press can name a
+    message of another server)."""
 
-    def __init__(self, quote_id: int, *, may_review: Check, on_decide: Decide,
+    def __init__(self, quote_id: int, *, may_press: Check, on_decide: Decide,
                  on_skip: Callable[[discord.Interaction, int], Awaitable[None]]) -> None:
         super().__init__(timeout=900)
         self.quote_id = quote_id
-        self._may_review = may_review
+        self._may_press = may_press
         self._on_decide = on_decide
         self._on_skip = on_skip
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return await self._may_review(interaction)
+        await self._may_press(interaction, self.quote_id)  # refusals raise, to on_error
+        return True
 
     @discord.ui.button(label="Approve", style=discord.ButtonStyle.success)
     async def approve(self, interaction: discord.Interaction,

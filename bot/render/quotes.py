@@ -250,6 +250,25 @@ def review_empty_text() -> str:
     return "Nothing is waiting for review. New submissions from `/quote submit` will appear here."
 
 
+def reviewers_text(role_id: int | None, *, exists: bool, changed: bool) -> str:
+    """What `/quote reviewers` answers: the setting just made (`changed`) or as it stands."""
+    everyone_else = "anyone with Manage Messages for the whole server"
+    if role_id is None:
+        lead = "Done: there is no reviewer role now." if changed else \
+            "There is no reviewer role here."
+        return (f"{lead} Only members with Manage Messages for the whole server can review "
+                "quote submissions. Choose a role with `role:`.")
+    role = f"<@&{role_id}>"
+    if changed:
+        return f"Members with {role} can now review quote submissions, as can {everyone_else}."
+    if not exists:
+        return (f"The reviewer role set here ({role}) no longer exists, so only members with "
+                "Manage Messages for the whole server can review. Choose another with `role:`, "
+                "or remove it with `clear:True`.")
+    return (f"Members with {role} review quote submissions here, as does {everyone_else}. "
+            "Choose another role with `role:`, or remove it with `clear:True`.")
+
+
 def decided_text(submission: QuoteSubmission, dm_status: str) -> str:
     verb = "Approved" if submission.quote.status == "approved" else "Rejected"
     told = {"sent": "the member was told by DM",

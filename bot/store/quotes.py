@@ -7,9 +7,11 @@ server. Every query below restricts itself to that pool with `_IN_POOL`.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import json
 import sqlite3
+import time
 from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime
 
@@ -63,6 +65,18 @@ COMPACT_AFTER_WRITES = 1000
 COMPACT_PAGES_PER_STEP = 200
 _MIN_KEY = -(2**63)
 _MAX_KEY = 2**63 - 1
+# What a search statement may cost: it is stopped once it has run this long. The searches the
+# limits of bot/quotes/search.py let through take 1-20 ms at 100,000 quotes; a search of many
+# one-letter prefixes took 150-220 ms, and every read of the bot waits behind it (the reader
+# runs one statement at a time).
+SEARCH_BUDGET = 0.05
+# The near-duplicate check of a submission (much rarer than searches) may take longer: a typical
+# one took 35-40 ms at 100,000 synthetic quotes, one of very common words only 190-220 ms.
+DUPLICATE_BUDGET = 0.1
+# SQLite calls the budget's check every this many virtual-machine steps: a plain search takes
+# 2,000-6,000 steps, and FTS5's own lookups (which merge the word lists of a prefix) run their
+# steps in between, so a costly search is checked every few milliseconds.
+BUDGET_CHECK_STEPS = 1000
 
 _QUOTE_FIELDS = (
     "q.id, q.seed_key, q.text, q.speaker_id, q.speaker_name, q.outlet, q.said_on,"
@@ -79,6 +93,38 @@ _QUOTE_COLUMNS = f"SELECT {_QUOTE_FIELDS} {_QUOTE_FROM}"
 
 class InvalidSearch(ValueError):
     """FTS5 could not read the search expression."""
+
+
+class SearchTooCostly(RuntimeError):
+    """A search ran past its budget (SEARCH_BUDGET) and was stopped; it returned nothing."""
+
+
+class _Budget:
+    """A progress handler that stops its statement once it has run `seconds`, timed from the
+    handler's first call, a check's worth of steps in (so a statement waiting for its turn on
+    the reader does not spend its budget waiting)."""
+
+    __slots__ = ("exceeded", "seconds", "started")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started: float | None = None
+        self.exceeded = False
+
+    def __call__(self) -> int:
+        now = time.perf_counter()
+        if self.started is None:
+            self.started = now
+        elif now - self.started > self.seconds:
+            self.exceeded = True
+            return 1  # SQLite stops the statement: OperationalError "interrupted"
+        return 0
+
+
+def in_pool(quote: Quote, guild_id: int) -> bool:
+    """Whether this server may show the quote: canon, or approved here (as _IN_POOL)."""
+    return quote.status == "canon" or (quote.status == "approved"
+                                       and quote.guild_id == guild_id)
 
 
 def _json_list(text: str | None) -> tuple:
@@ -116,6 +162,38 @@ class QuotesRepository:
     def __init__(self, database: Database, cache: ReadCache) -> None:
         self._db = database
         self._cache = cache
+        # Seconds a search statement may run, and how many steps apart SQLite checks it.
+        self.search_budget = SEARCH_BUDGET
+        self.duplicate_budget = DUPLICATE_BUDGET
+        self.search_check_steps = BUDGET_CHECK_STEPS
+
+    async def _fetch_within_budget(self, sql: str, params: tuple | dict,
+                                   seconds: float) -> list[aiosqlite.Row]:
+        """`fetch_all` on the reader, stopped after `seconds` (SearchTooCostly).
+
+        The budget is a progress handler, which SQLite keeps per connection: set on the reader,
+        it would apply to every read the bot makes meanwhile. So it is set, the query run and
+        the handler removed as three jobs queued back to back on the reader's thread, which
+        runs one job at a time, in order: no other read can run while the handler is on. (The
+        three tasks of `gather` start in the order they are made, one after another, and each
+        queues its job at once.) Once queued a job runs even if this task is cancelled, so the
+        handler always comes off."""
+        reader = self._db.reader
+        budget = _Budget(seconds)
+        armed, rows, disarmed = await asyncio.gather(
+            reader.set_progress_handler(budget, self.search_check_steps),
+            reader.execute_fetchall(sql, params),
+            reader.set_progress_handler(None, self.search_check_steps),
+            return_exceptions=True,
+        )
+        for outcome in (armed, disarmed):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        if isinstance(rows, BaseException):
+            if budget.exceeded and isinstance(rows, sqlite3.OperationalError):
+                raise SearchTooCostly(f"stopped after {seconds * 1000:.0f} ms") from None
+            raise rows
+        return list(rows)
 
     # ---- reading quotes ------------------------------------------------------------------
 
@@ -352,7 +430,8 @@ class QuotesRepository:
         than RANKED_BELOW match, else newest first. Matches are counted up to COUNTED_AHEAD
         past this page (`capped` says the count stopped there).
 
-        Raises InvalidSearch when FTS5 cannot read the expression.
+        Raises InvalidSearch when FTS5 cannot read the expression, SearchTooCostly when it ran
+        past `search_budget`.
         """
         offset = page * per_page
         most = max(RANKED_BELOW, offset + COUNTED_AHEAD)
@@ -378,11 +457,12 @@ class QuotesRepository:
             "   WHEN (SELECT n FROM counted) >= :ranked THEN :limit ELSE 0 END OFFSET :offset)"
         )
         try:
-            rows = await self._db.fetch_all(page_sql, params)
+            rows = await self._fetch_within_budget(page_sql, params, self.search_budget)
             if rows:
                 counted = int(rows[0]["counted"])
             elif offset:  # past the last page (an old pager): only the count says how far
-                counted = int(await self._db.fetch_value(count, params) or 0)
+                counted = int((await self._fetch_within_budget(
+                    count, params, self.search_budget))[0][0] or 0)
             else:
                 counted = 0
         except sqlite3.OperationalError as exc:
@@ -430,13 +510,15 @@ class QuotesRepository:
     async def similar_candidates(self, guild_id: int, expression: str, *,
                                  limit: int = 20) -> list[Quote]:
         """Best full-text matches among the pool and pending submissions: the quotes a new
-        submission could be a near-duplicate of."""
+        submission could be a near-duplicate of. Raises SearchTooCostly past `duplicate_budget`
+        (ranking every quote that shares a very common word took 130-220 ms at 100,000)."""
         try:
-            rows = await self._db.fetch_all(
+            rows = await self._fetch_within_budget(
                 "SELECT q.id FROM quotes_fts JOIN quotes q ON q.id = quotes_fts.rowid"
                 f" WHERE quotes_fts MATCH :expr AND {_IN_POOL_OR_PENDING}"
                 " ORDER BY rank LIMIT :limit",
                 {"guild": guild_id, "expr": expression, "limit": limit},
+                self.duplicate_budget,
             )
         except sqlite3.OperationalError as exc:
             if any(marker in str(exc) for marker in _SEARCH_FAILURES):

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.figures import percentile
-from bot.config import DEFAULT_SEED_DIR
-from bot.emulator import Emulator, EmulatorConfig
-from bot.seeding import load_seed
+from bot.canon.seeding import load_seed
+from bot.core.config import DEFAULT_SEED_DIR
 from bot.store import Store
+from emulator import Emulator, EmulatorConfig
 
 MESSAGES_ROUTE = "/channels/{channel_id}/messages"
 

@@ -27,8 +27,8 @@ from benchmarks.deliveries import (
 from benchmarks.figures import Figure, Section
 from benchmarks.processes import READY_MARK, ChildBot, child_env, heartstopper_argv
 from benchmarks.workspace import many_guilds
-from bot.config import DEFAULT_NEWS_SENDS_PER_SECOND, MAX_NEWS_SENDS_PER_SECOND
-from bot.emulator.testing import running_emulator
+from bot.core.config import DEFAULT_NEWS_SENDS_PER_SECOND, MAX_NEWS_SENDS_PER_SECOND
+from emulator.testing import running_emulator
 
 SUSTAINED_SHARE = 0.95
 READY_TIMEOUT = 60.0

@@ -28,15 +28,15 @@ from benchmarks.figures import Figure, Section, percentile, ratio_interval
 from benchmarks.processes import READY_MARK, ChildBot, child_env, heartstopper_argv
 from benchmarks.synthetic import SyntheticCanon, synthesize
 from benchmarks.workspace import add_members, bot_settings, members
-from bot.emulator import Emulator, UserSpec, default_config
-from bot.emulator.results import InteractionRecord
-from bot.emulator.testing import running_emulator
-from bot.seeding import load_seed
+from bot.canon.seeding import load_seed
 from bot.store import Store
+from emulator import Emulator, UserSpec, default_config
+from emulator.results import InteractionRecord
+from emulator.testing import running_emulator
 
 AUTOCOMPLETE_P99_MS = 15.0
 SLOWEST_KEPT = 8  # the slowest calls of each case, with their inputs, kept in the JSON
-# bot/errors.py's answer to an unexpected exception: a reply, but a failed call.
+# bot/core/errors.py's answer to an unexpected exception: a reply, but a failed call.
 BOT_ERROR_MARK = "logged with reference"
 BASELINE_RATIO = 1.5
 READY_TIMEOUT = 60.0

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.emulator import Emulator
+from emulator import Emulator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 READY_MARK = "ready as "  # HeartstopperBot.on_ready, and the baseline bot's own line

@@ -11,7 +11,7 @@ The synthetic quotes exist only in that temporary file; they are never shown to 
 The last lines are the costliest searches found: twenty one-letter prefixes (refused before the
 database by the limits of bot/quotes/search.py: the figure is the refusal), three long prefixes
 of the most common words (the worst search the limits let through) and the near-duplicate check
-of a submission of common words only (stopped by the search budget of bot/store/quotes.py).
+of a submission of common words only (stopped by the search budget of bot/quotes/store.py).
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.config import DEFAULT_SEED_DIR
-from bot.errors import UserFacingError
+from bot.canon.seeding import SeedQuote, load_seed
+from bot.core.config import DEFAULT_SEED_DIR
+from bot.core.errors import UserFacingError
 from bot.quotes.duplicates import find_near_duplicate
+from bot.quotes.models import QuoteFilter
 from bot.quotes.rotation import QuoteRotation
 from bot.quotes.search import search_quotes
-from bot.seeding import SeedQuote, load_seed
 from bot.store import Store
-from bot.store.models import QuoteFilter
 
 GUILD = 1
 _SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "de", "pa", "ri", "shu", "ten",

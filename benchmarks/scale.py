@@ -25,7 +25,7 @@ from benchmarks.processes import (
     heartstopper_argv,
 )
 from benchmarks.workspace import many_guilds, shards_for
-from bot.emulator.testing import running_emulator
+from emulator.testing import running_emulator
 
 SETTLE_SECONDS = 1.0  # after ready, let the last events and allocations land before weighing
 

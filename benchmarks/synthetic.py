@@ -11,7 +11,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from bot.seeding import SeedCharacter, SeedData, SeedPerson, SeedQuote
+from bot.canon.seeding import SeedCharacter, SeedData, SeedPerson, SeedQuote
 
 _SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "de", "pa", "ri", "shu", "ten",
               "mar", "lin", "bo", "gra", "fe", "hol", "wen", "ju", "cor", "ael", "dy", "ost")

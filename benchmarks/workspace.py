@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from bot.config import DEFAULT_SEED_DIR, Settings
-from bot.emulator import ChannelSpec, EmulatorConfig, GuildSpec, MemberSpec, UserSpec
-from bot.emulator.config import fixed_id
+from bot.core.config import DEFAULT_SEED_DIR, Settings
+from emulator import ChannelSpec, EmulatorConfig, GuildSpec, MemberSpec, UserSpec
+from emulator.config import fixed_id
 
 # Discord closes the gateway with 4011 (sharding required) above 2,500 guilds per shard.
 GUILDS_PER_SHARD = 2500

@@ -28,12 +28,18 @@ from urllib.parse import urlsplit
 import aiohttp
 import discord
 
-from bot.config import DEFAULT_DATABASE, ConfigError, Settings, configure_logging, load_settings
-from bot.seeding import SeedData, SeedError, load_seed
-from bot.service_lock import ServingLockError, serving
+from bot.canon.seeding import SeedData, SeedError, load_seed
+from bot.core.config import (
+    DEFAULT_DATABASE,
+    ConfigError,
+    Settings,
+    configure_logging,
+    load_settings,
+)
+from bot.core.database import Database, StoreUnavailable, check_location, is_damage
+from bot.core.maintenance import CheckReport, backup_database, check_database
+from bot.core.service_lock import ServingLockError, serving
 from bot.store import Store, StoreError
-from bot.store.database import Database, StoreUnavailable, check_location, is_damage
-from bot.store.maintenance import CheckReport, backup_database, check_database
 
 log = logging.getLogger("bot")
 

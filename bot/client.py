@@ -15,10 +15,10 @@ from discord.ext import commands
 
 import cogs
 from bot.characters.directory import CharacterDirectory
-from bot.config import Settings
-from bot.errors import report_error
+from bot.core.config import Settings
+from bot.core.errors import report_error
+from bot.core.text import without_lone_surrogates
 from bot.store import Store
-from bot.text import without_lone_surrogates
 
 log = logging.getLogger(__name__)
 

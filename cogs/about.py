@@ -8,9 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.canon.about import about_embed
+from bot.canon.models import StoreStats
 from bot.client import HeartstopperBot
-from bot.render.about import about_embed
-from bot.store.models import StoreStats
 
 # Counting a large store (100,000 quotes: about 50 ms) holds the one database connection that
 # every other command waits on; the card's counts need not be up to the second.

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
+from bot.canon.models import Character, Season
 from bot.characters.components import (
     DYNAMIC_ITEMS,
     card_view,
@@ -16,9 +17,7 @@ from bot.characters.components import (
     pages_view,
 )
 from bot.characters.index import MAX_CHOICES
-from bot.client import HeartstopperBot
-from bot.errors import NO_MENTIONS, UserFacingError
-from bot.render.characters import (
+from bot.characters.render import (
     character_embed,
     character_list_embed,
     did_you_mean_text,
@@ -26,9 +25,10 @@ from bot.render.characters import (
     season_embed,
     spoiler_setting_text,
 )
-from bot.render.quotes import quote_embed
-from bot.render.text import CHOICE_NAME_LIMIT, truncate
-from bot.store.models import Character, Season
+from bot.client import HeartstopperBot
+from bot.core.errors import NO_MENTIONS, UserFacingError
+from bot.core.formatting import CHOICE_NAME_LIMIT, truncate
+from bot.quotes.render import quote_embed
 
 INDEX_REFRESH_SECONDS = 30
 log = logging.getLogger(__name__)

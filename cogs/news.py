@@ -15,13 +15,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import HeartstopperBot
-from bot.config import DISCORD_REQUESTS_PER_SECOND
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.core.config import DISCORD_REQUESTS_PER_SECOND
+from bot.core.errors import NO_MENTIONS, UserFacingError
+from bot.core.ui import OwnedView
 from bot.news import DeliveryTiming, NewsEngine
+from bot.news.models import NewsDraft, NewsSubscription
 from bot.news.pacer import TokenBucket
 from bot.news.permissions import missing_post_permissions
-from bot.news.transport import DiscordTransport
-from bot.render.news import (
+from bot.news.render import (
     LATEST_MAX,
     latest_embed,
     missing_text,
@@ -29,8 +30,7 @@ from bot.render.news import (
     subscribed_text,
     subscriptions_embed,
 )
-from bot.store.models import NewsDraft, NewsSubscription
-from bot.ui import OwnedView
+from bot.news.transport import DiscordTransport
 
 log = logging.getLogger(__name__)
 URL_LIMIT = 512

@@ -14,15 +14,16 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import HeartstopperBot
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.core.errors import NO_MENTIONS, UserFacingError
+from bot.core.formatting import CHOICES_MAX
+from bot.core.ui import OwnedView
 from bot.feeds import FeedAddError, FeedPoller, FeedTiming
 from bot.feeds.fetcher import FeedFetcher
 from bot.feeds.filters import KeywordError, parse_keywords
 from bot.feeds.ingest import Publish
+from bot.feeds.models import Feed, HeldEntry
 from bot.feeds.owners import tell_owners
-from bot.feeds.review import FeedReview
-from bot.feeds.urls import FEED_URL_LIMIT, feed_host
-from bot.render.feeds import (
+from bot.feeds.render import (
     feed_add_failed_text,
     feed_added_text,
     feed_choice_name,
@@ -33,9 +34,8 @@ from bot.render.feeds import (
     review_empty_text,
     review_outcome_text,
 )
-from bot.render.text import CHOICES_MAX
-from bot.store.models import Feed, HeldEntry
-from bot.ui import OwnedView
+from bot.feeds.review import FeedReview
+from bot.feeds.urls import FEED_URL_LIMIT, feed_host
 
 log = logging.getLogger(__name__)
 NOT_AN_OWNER = ("Only the bot's owners can manage feeds: what they bring in goes to every "

@@ -1,6 +1,6 @@
 """/quote: attributed quotes at random or by search, a quote of the day, and community
-submissions with review. The logic lives in bot/quotes/ and bot/store/quotes.py; the cards in
-bot/render/quotes.py. The quote-of-the-day poster and the search index's upkeep start and stop
+submissions with review. The logic lives in bot/quotes/ and bot/quotes/store.py; the cards in
+bot/quotes/render.py. The quote-of-the-day poster and the search index's upkeep start and stop
 with this cog."""
 
 from __future__ import annotations
@@ -11,10 +11,28 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.canon.models import Character
 from bot.client import HeartstopperBot
-from bot.errors import NO_MENTIONS, UserFacingError
+from bot.core.errors import NO_MENTIONS, UserFacingError
+from bot.core.formatting import CHOICE_NAME_LIMIT, CHOICES_MAX, escape, truncate
 from bot.quotes.cooldown import MemberCooldown
 from bot.quotes.daily import DailyQuotePoster
+from bot.quotes.models import QuoteDraw, QuoteFilter, QuoteSubmission
+from bot.quotes.render import (
+    daily_set_text,
+    daily_status_text,
+    decided_text,
+    duplicate_embed,
+    mine_embed,
+    no_match_text,
+    quote_embed,
+    random_footer,
+    review_embed,
+    review_empty_text,
+    reviewers_text,
+    search_embed,
+    submitted_text,
+)
 from bot.quotes.review import (
     BOT_ROLE_REFUSED,
     EVERYONE_REFUSED,
@@ -34,6 +52,7 @@ from bot.quotes.schedule import (
     zone_choices,
 )
 from bot.quotes.search import SEARCH_HELP, search_quotes
+from bot.quotes.store import in_pool
 from bot.quotes.submissions import clean_reason, clean_submission, submit_quote
 from bot.quotes.upkeep import SearchIndexUpkeep
 from bot.quotes.views import (
@@ -43,24 +62,6 @@ from bot.quotes.views import (
     SearchPager,
     another_view,
 )
-from bot.render.quotes import (
-    daily_set_text,
-    daily_status_text,
-    decided_text,
-    duplicate_embed,
-    mine_embed,
-    no_match_text,
-    quote_embed,
-    random_footer,
-    review_embed,
-    review_empty_text,
-    reviewers_text,
-    search_embed,
-    submitted_text,
-)
-from bot.render.text import CHOICE_NAME_LIMIT, CHOICES_MAX, escape, truncate
-from bot.store.models import Character, QuoteDraw, QuoteFilter, QuoteSubmission
-from bot.store.quotes import in_pool
 
 MAX_SEASON = 20
 MINE_SHOWN = 10
@@ -68,7 +69,7 @@ MINE_SHOWN = 10
 # submissions per 5 minutes.
 RANDOM_RATE = (5, 20.0)
 SUBMIT_RATE = (3, 300.0)
-# A search costs the database up to its budget (bot/store/quotes.py): one per 3 s per member,
+# A search costs the database up to its budget (bot/quotes/store.py): one per 3 s per member,
 # and its Previous / Next (each a search again) 6 pages per 10 s.
 SEARCH_RATE = (1, 3.0)
 SEARCH_PAGE_RATE = (6, 10.0)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.canon.seeding import load_seed
 from bot.client import HeartstopperBot
-from bot.config import DEFAULT_SEED_DIR, Settings
-from bot.emulator import Emulator, default_config
-from bot.emulator.testing import running_emulator
-from bot.harness import BotRunner, emulator_settings
-from bot.seeding import load_seed
+from bot.core.config import DEFAULT_SEED_DIR, Settings
+from bot.playground.harness import BotRunner, emulator_settings
 from bot.store import Store
+from emulator import Emulator, default_config
+from emulator.testing import running_emulator
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -1,5 +1,5 @@
+from bot.canon.models import Character, Person
 from bot.characters.index import CharacterIndex, normalise
-from bot.store.models import Character, Person
 
 
 def make(i: int, name: str, aliases: tuple[str, ...] = (), actor: str | None = None) -> Character:

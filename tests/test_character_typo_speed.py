@@ -8,6 +8,7 @@ import random
 
 from rapidfuzz import fuzz, process
 
+from bot.canon.models import Character, Person
 from bot.characters.index import (
     CANDIDATE_WORD_CUTOFF,
     CANDIDATE_WORDS,
@@ -16,7 +17,6 @@ from bot.characters.index import (
     _Vocabulary,
     normalise,
 )
-from bot.store.models import Character, Person
 
 _SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "de", "pa", "ri", "shu", "ten",
               "mar", "lin", "bo", "gra", "fe", "hol", "wen", "ju", "cor", "ael", "dy", "ost")

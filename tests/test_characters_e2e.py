@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.emulator import InvocationError
+from emulator import InvocationError
 from tests.conftest import Harness
 
 

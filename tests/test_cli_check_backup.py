@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.database import Database
+from bot.core.database import Database
 from tests.cli_helpers import LATEST, cli, corrupt_table_page, only_error_line
 
 

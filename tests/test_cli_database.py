@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import bot.cli
-from bot.store.database import Database
+from bot.core.database import Database
 from tests.cli_helpers import cli, corrupt_table_page, only_error_line
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

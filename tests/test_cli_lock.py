@@ -12,9 +12,9 @@ import pytest
 
 from benchmarks.processes import PROJECT_ROOT, READY_MARK, ChildBot, child_env, heartstopper_argv
 from bot.cli import main
-from bot.emulator import default_config
-from bot.emulator.testing import running_emulator
-from bot.service_lock import AlreadyServing, lock_path, serving
+from bot.core.service_lock import AlreadyServing, lock_path, serving
+from emulator import default_config
+from emulator.testing import running_emulator
 
 READY_TIMEOUT = 60.0
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import default_config
-from bot.emulator.testing import running_emulator
+from emulator import default_config
+from emulator.testing import running_emulator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Shaped like a real token, so that a leak would show.

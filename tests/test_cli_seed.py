@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from bot.canon.seeding import SeedError, load_seed
 from bot.cli import main
-from bot.config import DEFAULT_SEED_DIR
-from bot.seeding import SeedError, load_seed
+from bot.core.config import DEFAULT_SEED_DIR
 
 FAKE_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GabcDE.abcdefghijklmnopqrstuvwxyz012345"
 

@@ -4,8 +4,8 @@ import importlib
 import inspect
 
 from bot.client import HeartstopperBot, discover_cogs
-from bot.command_limits import MAX_GLOBAL_COMMANDS, definition_problems
-from bot.config import Settings
+from bot.core.command_limits import MAX_GLOBAL_COMMANDS, definition_problems
+from bot.core.config import Settings
 from bot.store import Store
 
 

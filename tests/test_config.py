@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.config import (
+from bot.core.config import (
     DEFAULT_DATABASE,
     ConfigError,
     configure_logging,

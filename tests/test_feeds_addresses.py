@@ -21,7 +21,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from aiohttp.test_utils import TestServer
 
-from bot.config import Settings
+from bot.core.config import Settings
 from bot.feeds.addresses import (
     NOT_PUBLIC,
     AddressRefused,

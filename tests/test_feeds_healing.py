@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.config import Settings, configure_logging
-from bot.emulator import default_config
-from bot.emulator.testing import running_emulator
+from bot.core.config import Settings, configure_logging
 from bot.feeds.parser import parse_feed
-from bot.harness import BotRunner, emulator_settings
+from bot.playground.harness import BotRunner, emulator_settings
+from emulator import default_config
+from emulator.testing import running_emulator
 from tests.conftest import Harness
 from tests.feeds_server import FeedServer, rss
 from tests.test_feeds_e2e import news_messages, poll_later, poller_of, subscribe_directly, until

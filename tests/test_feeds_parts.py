@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from bot.core.formatting import escape
 from bot.feeds.dedupe import identify, normalise_words, title_key
 from bot.feeds.fetcher import acceptable_content_type
 from bot.feeds.filters import KeywordError, mentions_any, parse_keywords
@@ -13,7 +14,6 @@ from bot.feeds.parser import FeedEntry, FeedParseError, parse_feed
 from bot.feeds.text import html_to_text, one_line
 from bot.feeds.timing import FeedTiming, feed_backoff
 from bot.feeds.urls import FeedUrlError, check_feed_url, link_key, public_link
-from bot.render.text import escape
 from tests.feeds_server import fixture, rss
 
 BASE = "https://fans.example.org/feed.xml"

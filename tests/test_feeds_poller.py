@@ -12,10 +12,11 @@ import pytest
 
 from bot.feeds import FeedAddError, FeedPoller, FeedTiming
 from bot.feeds.fetcher import FeedFetcher
+from bot.feeds.models import Feed
 from bot.feeds.review import FeedReview
-from bot.render.news import news_message
+from bot.news.models import NewsDraft, NewsItem, Published
+from bot.news.render import news_message
 from bot.store import Store
-from bot.store.models import Feed, NewsDraft, NewsItem, Published
 from tests.feeds_server import FeedServer, fixture, rss
 
 TIMING = FeedTiming(interval=60, fetch_timeout=1.0, connect_timeout=1.0, backoff_cap=600,

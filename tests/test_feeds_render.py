@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import discord
 
 from bot.feeds.ingest import IngestReport
+from bot.feeds.models import Feed, HeldEntry
 from bot.feeds.poller import AddResult
-from bot.feeds.review import ReviewOutcome
-from bot.render.feeds import (
+from bot.feeds.render import (
     code,
     feed_add_failed_text,
     feed_added_text,
@@ -20,7 +20,7 @@ from bot.render.feeds import (
     held_embed,
     review_outcome_text,
 )
-from bot.store.models import Feed, HeldEntry
+from bot.feeds.review import ReviewOutcome
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 # As ingestion leaves it: masked-link syntax is defused there (see bot/feeds/text.py).

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.feeds.store import Fingerprint, HeldDraft
+from bot.news.models import NewsDraft
 from bot.store import Store
-from bot.store.feeds import Fingerprint, HeldDraft
-from bot.store.models import NewsDraft
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 URL = "https://fans.example.org/feed"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.emulator.errors import InvocationError
+from emulator.errors import InvocationError
 from tests.conftest import Harness
 
 HOSTILE = [

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from bot.emulator import ChannelSpec, Perm, RoleSpec
-from bot.emulator.config import fixed_id
 from bot.news import NewsEngine
-from bot.store.models import NewsDraft, NewsSubscription
+from bot.news.models import NewsDraft, NewsSubscription
+from emulator import ChannelSpec, Perm, RoleSpec
+from emulator.config import fixed_id
 from tests.conftest import Harness
 
 MESSAGES = "/channels/{channel_id}/messages"

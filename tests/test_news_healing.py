@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import ChannelSpec, Perm
-from bot.emulator.config import fixed_id
-from bot.store.common import stamp
+from bot.core.times import stamp
+from emulator import ChannelSpec, Perm
+from emulator.config import fixed_id
 from tests.conftest import Harness
 from tests.test_news_e2e import (
     MESSAGES,

@@ -6,8 +6,12 @@ from datetime import UTC, datetime
 
 import discord
 
+from bot.canon.models import Source
+from bot.core.database import WriteFailure
+from bot.core.formatting import EMBED_TOTAL_LIMIT
 from bot.news.health import EngineHealth
-from bot.render.news import (
+from bot.news.models import NewsItem, NewsStatus, NewsSubscription
+from bot.news.render import (
     BODY_LIMIT,
     LATEST_MAX,
     is_post_of,
@@ -18,9 +22,6 @@ from bot.render.news import (
     status_embed,
     subscriptions_embed,
 )
-from bot.render.text import EMBED_TOTAL_LIMIT
-from bot.store.database import WriteFailure
-from bot.store.models import NewsItem, NewsStatus, NewsSubscription, Source
 
 T0 = datetime(2024, 10, 3, 12, 0, tzinfo=UTC)
 

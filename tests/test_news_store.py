@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import DEFAULT_SEED_DIR
-from bot.seeding import load_seed
+from bot.canon.seeding import load_seed
+from bot.core.config import DEFAULT_SEED_DIR
+from bot.news.models import NewsDraft
 from bot.store import Store
-from bot.store.models import NewsDraft
 
 T0 = datetime(2024, 10, 3, 12, 0, tzinfo=UTC)
 GUILD = 111

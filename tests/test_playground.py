@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot.cli import main
-from bot.config import PROJECT_ROOT, Settings
+from bot.core.config import PROJECT_ROOT, Settings
 from bot.playground import run_playground
 from bot.playground.repl import Completer
 from bot.playground.session import Session

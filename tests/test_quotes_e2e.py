@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.emulator.results import InteractionResult, SentMessage
 from bot.quotes.daily import DailyQuotePoster
+from emulator.results import InteractionResult, SentMessage
 from tests.conftest import Harness
 
 NO_PINGS = {"parse": []}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.emulator import Perm, RoleSpec
-from bot.emulator.interactions import press_crafted
-from bot.emulator.results import InteractionResult
 from bot.quotes.views import AnotherRequest
+from emulator import Perm, RoleSpec
+from emulator.interactions import press_crafted
+from emulator.results import InteractionResult
 from tests.conftest import Harness
 
 NO_PINGS = {"parse": []}

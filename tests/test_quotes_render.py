@@ -6,7 +6,16 @@ from datetime import UTC, date, datetime
 
 import discord
 
-from bot.render.quotes import (
+from bot.canon.models import Person, Source
+from bot.core.formatting import EMBED_TOTAL_LIMIT
+from bot.quotes.models import (
+    DailyQuoteSchedule,
+    Quote,
+    QuoteSearchHit,
+    QuoteSearchPage,
+    QuoteSubmission,
+)
+from bot.quotes.render import (
     daily_embed,
     daily_status_text,
     highlighted,
@@ -17,17 +26,7 @@ from bot.render.quotes import (
     search_embed,
     speaker_line,
 )
-from bot.render.text import EMBED_TOTAL_LIMIT
-from bot.store.models import (
-    DailyQuoteSchedule,
-    Person,
-    Quote,
-    QuoteSearchHit,
-    QuoteSearchPage,
-    QuoteSubmission,
-    Source,
-)
-from bot.store.quotes import MATCH_END, MATCH_START
+from bot.quotes.store import MATCH_END, MATCH_START
 
 KIT = Person(1, "kit-connor", "Kit Connor", ("cast",))
 ALICE = Person(2, "alice-oseman", "Alice Oseman", ("creator",))

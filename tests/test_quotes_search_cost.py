@@ -16,8 +16,8 @@ from bot.quotes.search import (
     search_quotes,
     search_terms,
 )
+from bot.quotes.store import SearchTooCostly
 from bot.store import Store
-from bot.store.quotes import SearchTooCostly
 from tests.conftest import Harness, add_canon_quotes
 
 GUILD = 111

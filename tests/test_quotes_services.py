@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from bot.errors import UserFacingError
+from bot.core.errors import UserFacingError
 from bot.quotes.duplicates import find_near_duplicate, index_terms, is_near_duplicate, similarity
+from bot.quotes.models import DailyQuoteSchedule
 from bot.quotes.schedule import (
     find_zone,
     next_occurrence,
@@ -18,11 +19,10 @@ from bot.quotes.schedule import (
     zone_choices,
 )
 from bot.quotes.search import literal_expression, search_quotes
+from bot.quotes.store import COMPACT_AFTER_WRITES
 from bot.quotes.submissions import clean_quote_text, clean_reason, clean_submission, submit_quote
 from bot.quotes.upkeep import SearchIndexUpkeep
 from bot.store import Store
-from bot.store.models import DailyQuoteSchedule
-from bot.store.quotes import COMPACT_AFTER_WRITES
 from tests.conftest import add_canon_quotes
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")

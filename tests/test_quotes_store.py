@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
+from bot.quotes.models import QuoteFilter
 from bot.quotes.rotation import QuoteRotation
-from bot.store import Store
-from bot.store.models import QuoteFilter
-from bot.store.quotes import (
+from bot.quotes.store import (
     COUNTED_AHEAD,
     MATCH_END,
     MATCH_START,
     RANKED_BELOW,
     InvalidSearch,
 )
+from bot.store import Store
 from tests.conftest import add_canon_quotes
 
 GUILD = 111

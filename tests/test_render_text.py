@@ -2,7 +2,7 @@ import random
 
 import discord
 
-from bot.render.text import escape, month_label, neutralise_mentions, safe, spoiler, truncate
+from bot.core.formatting import escape, month_label, neutralise_mentions, safe, spoiler, truncate
 
 
 def test_truncate_cuts_on_a_word_boundary() -> None:
@@ -45,7 +45,7 @@ def test_month_labels() -> None:
 
 
 def test_fit_blocks_keeps_whole_blocks_and_counts_the_rest() -> None:
-    from bot.render.text import fit_blocks
+    from bot.core.formatting import fit_blocks
 
     blocks = ["a" * 40, "b" * 40, "c" * 40, "d" * 40]
     text = fit_blocks(blocks, 90, separator="\n", more="more item")

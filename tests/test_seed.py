@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_SEED_DIR
-from bot.seeding import SeedError, load_seed
+from bot.canon.seeding import SeedError, load_seed
+from bot.core.config import DEFAULT_SEED_DIR
 from bot.store import Store
 
 SHARED_CANON = Path(__file__).resolve().parents[2] / "shared" / "canon"

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
+from bot.canon.seeding import load_seed
 from bot.client import HeartstopperBot, ShardedHeartstopperBot, bot_class
-from bot.config import DEFAULT_SEED_DIR, Settings
-from bot.emulator import default_config
-from bot.emulator.testing import running_emulator, start_client, stop_client
-from bot.seeding import load_seed
+from bot.core.config import DEFAULT_SEED_DIR, Settings
 from bot.store import Store
+from emulator import default_config
+from emulator.testing import running_emulator, start_client, stop_client
 
 
 class QuickShardedBot(ShardedHeartstopperBot):

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_SEED_DIR
+from bot.canon.seeding import load_seed
+from bot.core.cache import ReadCache
+from bot.core.config import DEFAULT_SEED_DIR
+from bot.quotes.models import QuoteFilter
 from bot.quotes.rotation import QuoteRotation
-from bot.seeding import load_seed
 from bot.store import Store
-from bot.store.cache import ReadCache
-from bot.store.models import QuoteFilter
 
 GUILD = 111
 OTHER_GUILD = 222

@@ -4,14 +4,14 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.store import Store, StoreError, load_migrations
-from bot.store.database import (
+from bot.core.database import (
     BUSY_TIMEOUT_MS,
     MMAP_BYTES,
     READ_BUSY_TIMEOUT_MS,
     Database,
     Migration,
 )
+from bot.store import Store, StoreError, load_migrations
 
 LATEST = load_migrations()[-1].version
 

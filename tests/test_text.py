@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.text import clean_text, visible_length, without_lone_surrogates
 from bot.feeds.parser import parse_feed
 from bot.feeds.text import html_to_text, one_line
 from bot.quotes.submissions import clean_submission
-from bot.text import clean_text, visible_length, without_lone_surrogates
 
 PRIDE = "\U0001f3f3\ufe0f\u200d\U0001f308"  # 🏳️‍🌈
 TRANS = "\U0001f3f3\ufe0f\u200d\u26a7\ufe0f"  # 🏳️‍⚧️

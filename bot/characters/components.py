@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.errors import NO_MENTIONS, report_error
-from bot.render.text import BUTTON_LABEL_LIMIT, truncate
+from bot.core.errors import NO_MENTIONS, report_error
+from bot.core.formatting import BUTTON_LABEL_LIMIT, truncate
 
 _MAX_ID = 2**63 - 1  # SQLite's largest integer
 BROKEN_BUTTON = "That button doesn't work. Run the command again for a new one."

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from bot.characters.index import CharacterIndex
-from bot.store import Store
+
+if TYPE_CHECKING:  # bot.store imports every feature's repository
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 

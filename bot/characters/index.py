@@ -29,7 +29,7 @@ from enum import IntEnum
 
 from rapidfuzz import fuzz, process
 
-from bot.store.models import Character
+from bot.canon.models import Character
 
 MAX_CHOICES = 25
 _NON_WORD = re.compile(r"[^\w\s]+")

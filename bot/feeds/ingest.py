@@ -11,15 +11,19 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.feeds.dedupe import EntryIdentity, identify, title_key
 from bot.feeds.filters import mentions_any
+from bot.feeds.models import Feed
 from bot.feeds.parser import FeedEntry, ParsedFeed
+from bot.feeds.store import Fingerprint, HeldDraft
 from bot.feeds.timing import FeedTiming
 from bot.feeds.urls import link_key
-from bot.store import Store
-from bot.store.feeds import Fingerprint, HeldDraft
-from bot.store.models import Feed, NewsDraft, Published
+from bot.news.models import NewsDraft, Published
+
+if TYPE_CHECKING:  # bot.store imports every feature's repository
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -15,15 +15,18 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
+from bot.core.database import StoreUnavailable
 from bot.feeds.fetcher import FeedFetcher, FetchError
 from bot.feeds.ingest import IngestReport, Publish, ingest, refresh_fingerprints
+from bot.feeds.models import Feed
 from bot.feeds.parser import FeedParseError, ParsedFeed, parse_feed_async
 from bot.feeds.timing import FeedTiming, feed_backoff
 from bot.feeds.urls import check_feed_url, feed_host
-from bot.store import Store
-from bot.store.database import StoreUnavailable
-from bot.store.models import Feed
+
+if TYPE_CHECKING:  # bot.store imports every feature's repository
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 

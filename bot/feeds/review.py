@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.feeds.ingest import Publish, refresh_fingerprints
+from bot.feeds.models import HeldEntry
+from bot.feeds.store import Fingerprint
 from bot.feeds.timing import FeedTiming
-from bot.store import Store
-from bot.store.feeds import Fingerprint
-from bot.store.models import HeldEntry, NewsDraft
+from bot.news.models import NewsDraft
+
+if TYPE_CHECKING:  # bot.store imports every feature's repository
+    from bot.store import Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from bot.render.text import truncate
-from bot.text import clean_text
+from bot.core.formatting import truncate
+from bot.core.text import clean_text
 
 TITLE_LIMIT = 256
 BODY_LIMIT = 2000

@@ -23,17 +23,19 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from bot.core.database import StoreUnavailable
 from bot.news.budget import next_publish_slot
 from bot.news.failures import Failure, Verdict, classify
 from bot.news.health import EngineHealth
+from bot.news.models import DeliveryJob, NewsDraft, NewsSubscription, Published
+from bot.news.render import NewsMessage, news_message
 from bot.news.timing import DeliveryTiming, backoff
 from bot.news.transport import CannotCheck
-from bot.render.news import NewsMessage, news_message
-from bot.store import Store
-from bot.store.database import StoreUnavailable
-from bot.store.models import DeliveryJob, NewsDraft, NewsSubscription, Published
+
+if TYPE_CHECKING:  # bot.store imports every feature's repository
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 

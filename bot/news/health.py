@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.database import WriteFailure
+from bot.core.database import WriteFailure
 
 
 @dataclass(frozen=True, slots=True)

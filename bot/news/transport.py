@@ -12,10 +12,10 @@ from typing import TypeVar
 
 import discord
 
-from bot.errors import NO_MENTIONS
+from bot.core.errors import NO_MENTIONS
+from bot.news.models import NewsSubscription
 from bot.news.permissions import can_speak, missing_post_permissions
-from bot.render.news import NewsMessage, is_post_of, pause_notice
-from bot.store.models import NewsSubscription
+from bot.news.render import NewsMessage, is_post_of, pause_notice
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from bot.config import Settings
-from bot.emulator import EmulatorConfig, UserSpec, default_config
-from bot.emulator.config import DEFAULT_APPLICATION_ID
-from bot.emulator.testing import running_emulator
-from bot.harness import BotRunner, emulator_settings
+from bot.core.config import Settings
+from bot.playground.harness import BotRunner, emulator_settings
+from emulator import EmulatorConfig, UserSpec, default_config
+from emulator.config import DEFAULT_APPLICATION_ID
+from emulator.testing import running_emulator
 
 from .repl import EchoedLines, LineSource, TerminalLines, run_lines, terminal_restored
 from .session import Session

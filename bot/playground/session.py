@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from bot.emulator import Emulator, InteractionResult, InvocationError, NoAnswer, SentMessage
+from emulator import Emulator, InteractionResult, InvocationError, NoAnswer, SentMessage
 
 from .parse import Ask, Empty, Invoke, LineError, Meta, Press, SwitchUser, parse_line, split_options
 from .render import (

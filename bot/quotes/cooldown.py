@@ -1,7 +1,7 @@
 """Per-member cooldowns shared by a command and its buttons (so "Another" cannot be used to get
 round the limit on `/quote random`). Time comes from the interaction's own snowflake, as in
 discord.py's `app_commands.checks.cooldown`, and the error is the same CommandOnCooldown, which
-bot/errors.py already answers with the time left."""
+bot/core/errors.py already answers with the time left."""
 
 from __future__ import annotations
 

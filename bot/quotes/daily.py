@@ -16,15 +16,18 @@ import hashlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
 
+from bot.quotes.models import DailyQuoteSchedule
+from bot.quotes.render import daily_embed
 from bot.quotes.rotation import QuoteRotation
 from bot.quotes.schedule import plan_due
-from bot.render.quotes import daily_embed
-from bot.store import Store
-from bot.store.models import DailyQuoteSchedule
+
+if TYPE_CHECKING:  # bot.store imports every feature's repository
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 

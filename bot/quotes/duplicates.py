@@ -14,8 +14,8 @@ import unicodedata
 
 from rapidfuzz import fuzz
 
-from bot.store.models import Quote
-from bot.store.quotes import QuotesRepository, SearchTooCostly
+from bot.quotes.models import Quote
+from bot.quotes.store import QuotesRepository, SearchTooCostly
 
 # Similar enough to be worth a reviewer's look: typos and punctuation differ, the words do not.
 WHOLE_SIMILARITY = 90.0

@@ -7,9 +7,9 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.render.quotes import outcome_embed
-from bot.store.models import QuoteSubmission
-from bot.store.quotes import QuotesRepository
+from bot.quotes.models import QuoteSubmission
+from bot.quotes.render import outcome_embed
+from bot.quotes.store import QuotesRepository
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.store.database import StoreUnavailable
-from bot.store.models import QuoteDraw, QuoteFilter
-from bot.store.quotes import QuotesRepository
+from bot.core.database import StoreUnavailable
+from bot.quotes.models import QuoteDraw, QuoteFilter
+from bot.quotes.store import QuotesRepository
 
 log = logging.getLogger(__name__)
 

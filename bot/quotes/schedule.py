@@ -14,8 +14,8 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot.errors import UserFacingError
-from bot.store.models import DailyQuoteSchedule
+from bot.core.errors import UserFacingError
+from bot.quotes.models import DailyQuoteSchedule
 
 _TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$", re.IGNORECASE)
 TIME_HELP = "Give the time as `HH:MM` on a 24-hour clock, for example `09:00` or `18:30`."

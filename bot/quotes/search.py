@@ -8,7 +8,7 @@ A search's cost is bounded twice. Before it reaches the database: at most MAX_TE
 most MAX_PREFIXES of them ending in `*`, and at least MIN_PREFIX_LENGTH letters before a `*`
 (FTS5 keeps ready-made lists for word starts of 2 and 3 letters; `a*` merges the lists of every
 word starting with "a", and twenty of them took 150-220 ms at 100,000 quotes). Then the store
-stops any search statement that runs past its budget (SearchTooCostly, see bot/store/quotes.py).
+stops any search statement that runs past its budget (SearchTooCostly, see bot/quotes/store.py).
 Either way the member is told "That search is too broad: ..." and what to change.
 """
 
@@ -18,9 +18,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.errors import UserFacingError
-from bot.store.models import QuoteSearchPage
-from bot.store.quotes import InvalidSearch, QuotesRepository, SearchTooCostly
+from bot.core.errors import UserFacingError
+from bot.quotes.models import QuoteSearchPage
+from bot.quotes.store import InvalidSearch, QuotesRepository, SearchTooCostly
 
 MAX_QUERY_LENGTH = 200
 PER_PAGE = 5

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.errors import UserFacingError
+from bot.canon.seeding import MAX_QUOTE_LENGTH
+from bot.core.errors import UserFacingError
+from bot.core.text import clean_text, visible_length
 from bot.quotes.duplicates import find_near_duplicate
-from bot.seeding import MAX_QUOTE_LENGTH
-from bot.store.models import Quote, QuoteSubmission
-from bot.store.quotes import QuotesRepository
-from bot.text import clean_text, visible_length
+from bot.quotes.models import Quote, QuoteSubmission
+from bot.quotes.store import QuotesRepository
 
 MIN_QUOTE_LENGTH = 3
 MAX_SPEAKER_LENGTH = 100

@@ -11,7 +11,7 @@ import time
 
 from discord.ext import tasks
 
-from bot.store.quotes import QuotesRepository
+from bot.quotes.store import QuotesRepository
 
 log = logging.getLogger(__name__)
 

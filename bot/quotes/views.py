@@ -1,5 +1,5 @@
 """The buttons and the form of /quote. Each hands the press to the cog, so the logic stays in
-one place; failures go through bot/errors.py like any command's.
+one place; failures go through bot/core/errors.py like any command's.
 
 "Another" sits on public messages that live for ever, so it is a DynamicItem that needs no
 memory. The search pager and the review card are on ephemeral replies, which Discord's client
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.errors import report_error
+from bot.core.errors import report_error
+from bot.core.ui import BaseView, OwnedView
 from bot.quotes.submissions import MAX_REASON_LENGTH
-from bot.ui import BaseView, OwnedView
 
 # Who may press for this submission: raises UserFacingError (a reviewer of another server, a
 # member who is no reviewer) or returns what it checked.

@@ -17,7 +17,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.emulator import (
+from emulator import (
     ChannelSpec,
     EmulatorConfig,
     InvocationError,
@@ -25,8 +25,8 @@ from bot.emulator import (
     Perm,
     default_config,
 )
-from bot.emulator.spec import resolve_spec_path
-from bot.emulator.testing import connected_client, emulated, running_emulator
+from emulator.spec import resolve_spec_path
+from emulator.testing import connected_client, emulated, running_emulator
 
 NAMES = ["Kit", "Kira", "Nina", "Omar", "Tao"]
 

@@ -8,10 +8,10 @@ import json
 import aiohttp
 import pytest
 
-from bot.emulator import Emulator, Perm, RoleSpec, default_config
-from bot.emulator.faults import FaultSet
-from bot.emulator.limits import check_command_list, check_message, valid_command_name
-from bot.emulator.spec import SpecValidator, resolve_spec_path
+from emulator import Emulator, Perm, RoleSpec, default_config
+from emulator.faults import FaultSet
+from emulator.limits import check_command_list, check_message, valid_command_name
+from emulator.spec import SpecValidator, resolve_spec_path
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.store.database import (
+from bot.core.database import (
     READ_BUSY_TIMEOUT_MS,
     Migration,
     StoreError,

@@ -12,8 +12,8 @@ from datetime import date, datetime
 
 import discord
 
-from bot.render.about import BRAND_COLOUR
-from bot.render.text import (
+from bot.canon.about import BRAND_COLOUR
+from bot.core.formatting import (
     EMBED_DESCRIPTION_LIMIT,
     EMBED_FIELD_VALUE_LIMIT,
     EMBED_TITLE_LIMIT,
@@ -25,8 +25,8 @@ from bot.render.text import (
     spoiler,
     truncate,
 )
-from bot.store.models import DailyQuoteSchedule, Quote, QuoteSearchPage, QuoteSubmission
-from bot.store.quotes import MATCH_END, MATCH_START
+from bot.quotes.models import DailyQuoteSchedule, Quote, QuoteSearchPage, QuoteSubmission
+from bot.quotes.store import MATCH_END, MATCH_START
 
 # A card's parts add up to well under Discord's 6,000 per embed, whatever they hold: a quote is
 # at most 1,000 characters and escaping can double that.

@@ -10,12 +10,8 @@ from urllib.parse import urlsplit
 
 import discord
 
-from bot.feeds.ingest import IngestReport
-from bot.feeds.poller import AddResult
-from bot.feeds.review import ReviewOutcome
-from bot.render.about import BRAND_COLOUR
-from bot.render.news import BODY_LIMIT
-from bot.render.text import (
+from bot.canon.about import BRAND_COLOUR
+from bot.core.formatting import (
     CHOICE_NAME_LIMIT,
     CONTENT_LIMIT,
     EMBED_DESCRIPTION_LIMIT,
@@ -28,7 +24,11 @@ from bot.render.text import (
     safe,
     truncate,
 )
-from bot.store.models import Feed, HeldEntry
+from bot.feeds.ingest import IngestReport
+from bot.feeds.models import Feed, HeldEntry
+from bot.feeds.poller import AddResult
+from bot.feeds.review import ReviewOutcome
+from bot.news.render import BODY_LIMIT
 
 _URL_SHOWN = 120
 _LABEL_LIMIT = 80

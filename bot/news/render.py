@@ -14,8 +14,8 @@ from urllib.parse import urlparse
 
 import discord
 
-from bot.render.about import BRAND_COLOUR
-from bot.render.text import (
+from bot.canon.about import BRAND_COLOUR
+from bot.core.formatting import (
     EMBED_DESCRIPTION_LIMIT,
     EMBED_FIELD_VALUE_LIMIT,
     EMBED_TITLE_LIMIT,
@@ -28,7 +28,7 @@ from bot.render.text import (
     spoiler,
     truncate,
 )
-from bot.store.models import NewsItem, NewsStatus, NewsSubscription
+from bot.news.models import NewsItem, NewsStatus, NewsSubscription
 
 if TYPE_CHECKING:  # bot.news imports this module
     from bot.news.health import EngineHealth

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.canon.about import BRAND_COLOUR
+from bot.canon.models import Character, Season, Source
 from bot.characters.index import Match
-from bot.render.about import BRAND_COLOUR
-from bot.render.text import (
+from bot.core.formatting import (
     EMBED_DESCRIPTION_LIMIT,
     EMBED_FIELD_VALUE_LIMIT,
     EMBED_FOOTER_LIMIT,
@@ -25,7 +26,7 @@ from bot.render.text import (
     spoiler,
     truncate,
 )
-from bot.store.models import Character, NewsItem, Season, Source
+from bot.news.models import NewsItem
 
 CHARACTERS_PER_PAGE = 10
 ROLE_LABELS = {"student": "Student", "staff": "School staff", "family": "Family", "other": "Other"}

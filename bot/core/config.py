@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE = PROJECT_ROOT / "data" / "heartstopper.db"
 DEFAULT_SEED_DIR = PROJECT_ROOT / "data"
 

@@ -24,7 +24,7 @@ _SPEC_URI = "urn:discord-openapi"
 
 
 def default_spec_path() -> Path:
-    repo_root = Path(__file__).resolve().parents[2]
+    repo_root = Path(__file__).resolve().parents[1]
     return repo_root.parent / "shared" / "discord-api-spec" / "openapi.json"
 
 

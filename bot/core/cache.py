@@ -14,8 +14,8 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-from bot.store.database import Database
-from bot.store.models import Source
+from bot.canon.models import Source
+from bot.core.database import Database
 
 # (character id, guild id) -> quote ids. 4,096 entries of a few ids each is well under 1 MiB.
 QUOTE_IDS_KEPT = 4096

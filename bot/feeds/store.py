@@ -16,10 +16,10 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.store.common import parse_stamp as _parse
-from bot.store.common import stamp
-from bot.store.database import Database
-from bot.store.models import Feed, FeedFailure, HeldEntry, ItemText, KnownItem
+from bot.core.database import Database
+from bot.core.times import parse_stamp as _parse
+from bot.core.times import stamp
+from bot.feeds.models import Feed, FeedFailure, HeldEntry, ItemText, KnownItem
 
 # SQLite allows 32766 bound values; stay far below it per statement.
 _CHUNK = 500

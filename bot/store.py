@@ -1,21 +1,20 @@
-"""The async SQLite store. All SQL in the bot lives in this package.
-
-`Store` owns one `Database` and exposes one repository per area (`store.canon`, and the feature
-repositories added by later migrations); each returns dataclasses from `bot.store.models`.
-"""
+"""The async SQLite store, put together: one `Database` (bot/core/database.py) and each
+feature's repository (`store.canon`, `store.quotes`, `store.news`, `store.feeds`, `store.guilds`).
+All SQL lives in those repositories, one `store.py` in each feature's folder, and each returns
+its feature's dataclasses (`models.py` beside it)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bot.store.cache import ReadCache
-from bot.store.canon import CanonRepository
-from bot.store.database import Database, StoreError, load_migrations
-from bot.store.feeds import FeedsRepository
-from bot.store.guilds import GuildRepository
-from bot.store.models import StoreStats
-from bot.store.news import NewsRepository
-from bot.store.quotes import QuotesRepository
+from bot.canon.guild_settings import GuildRepository
+from bot.canon.models import StoreStats
+from bot.canon.store import CanonRepository
+from bot.core.cache import ReadCache
+from bot.core.database import Database, StoreError, load_migrations
+from bot.feeds.store import FeedsRepository
+from bot.news.store import NewsRepository
+from bot.quotes.store import QuotesRepository
 
 __all__ = ["Store", "StoreError", "load_migrations"]
 

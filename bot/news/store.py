@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.store.cache import ReadCache
-from bot.store.common import parse_stamp as _parse
-from bot.store.common import stamp
-from bot.store.database import Database
-from bot.store.models import (
+from bot.canon.models import Source
+from bot.core.cache import ReadCache
+from bot.core.database import Database
+from bot.core.times import parse_stamp as _parse
+from bot.core.times import stamp
+from bot.news.models import (
     DeliveryJob,
     NewsDelivery,
     NewsDraft,
@@ -27,7 +28,6 @@ from bot.store.models import (
     NewsStatus,
     NewsSubscription,
     Published,
-    Source,
 )
 
 LIVE = ("active", "paused")  # subscriptions that receive news (paused ones once they recover)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import discord
 
-from bot.render.text import plural
-from bot.store.models import StoreStats
+from bot.canon.models import StoreStats
+from bot.core.formatting import plural
 
 BRAND_COLOUR = discord.Colour.from_rgb(233, 116, 160)
 

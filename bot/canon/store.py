@@ -7,21 +7,13 @@ from typing import TYPE_CHECKING
 
 import aiosqlite
 
-from bot.store.cache import ReadCache
-from bot.store.database import Database
-from bot.store.models import (
-    Award,
-    Character,
-    Film,
-    NewsItem,
-    Person,
-    Season,
-    Source,
-    StoreStats,
-)
+from bot.canon.models import Award, Character, Film, Person, Season, Source, StoreStats
+from bot.core.cache import ReadCache
+from bot.core.database import Database
+from bot.news.models import NewsItem
 
 if TYPE_CHECKING:
-    from bot.seeding import SeedData
+    from bot.canon.seeding import SeedData
 
 
 def _json_list(raw: str | None) -> list:

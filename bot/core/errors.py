@@ -9,7 +9,7 @@ import secrets
 import discord
 from discord import app_commands
 
-from bot.store.database import StoreUnavailable
+from bot.core.database import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

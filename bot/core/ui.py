@@ -6,7 +6,7 @@ from typing import Any
 
 import discord
 
-from bot.errors import report_error
+from bot.core.errors import report_error
 
 
 class BaseView(discord.ui.View):

@@ -8,12 +8,12 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.canon.seeding import load_seed
 from bot.client import HeartstopperBot
-from bot.config import Settings
-from bot.emulator import Emulator
-from bot.emulator.testing import start_client, stop_client
-from bot.seeding import load_seed
+from bot.core.config import Settings
 from bot.store import Store
+from emulator import Emulator
+from emulator.testing import start_client, stop_client
 
 # discord.py waits this long after the last GUILD_CREATE before it is ready (default 2 s).
 FAST_GUILD_READY = 0.05

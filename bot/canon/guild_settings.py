@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.store.database import Database
+from bot.core.database import Database
 
 
 class GuildRepository:

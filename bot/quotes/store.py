@@ -17,18 +17,17 @@ from datetime import UTC, date, datetime
 
 import aiosqlite
 
-from bot.store.cache import ReadCache, SpeakerNames, fold
-from bot.store.database import Database
-from bot.store.models import (
+from bot.canon.models import Person, Source
+from bot.core.cache import ReadCache, SpeakerNames, fold
+from bot.core.database import Database
+from bot.quotes.models import (
     DailyQuoteSchedule,
-    Person,
     Quote,
     QuoteDraw,
     QuoteFilter,
     QuoteSearchHit,
     QuoteSearchPage,
     QuoteSubmission,
-    Source,
 )
 
 _IN_POOL = "(q.status = 'canon' OR (q.status = 'approved' AND q.guild_id = :guild))"

@@ -1,0 +1,2 @@
+"""Canon: sources, people, characters, seasons, the film and awards, seeded from data/, and
+each server's spoiler setting."""

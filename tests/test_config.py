@@ -141,3 +141,20 @@ def test_debug_logging_holds_back_what_prints_secrets() -> None:
     configure_logging(parse_settings({"LOG_LEVEL": "DEBUG"}))
     for name in ("aiosqlite", "discord.gateway", "discord.http"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.INFO, name
+
+
+def test_service_settings() -> None:
+    settings = parse_settings({"METRICS_PORT": "9100", "METRICS_HOST": "0.0.0.0",
+                               "BACKUP_DIR": "/srv/backups", "BACKUP_KEEP": "3",
+                               "LOG_FORMAT": "JSON"})
+    assert (settings.metrics_port, settings.metrics_host) == (9100, "0.0.0.0")
+    assert settings.backup_dir == Path("/srv/backups") and settings.backup_keep == 3
+    assert settings.log_format == "json"
+    defaults = parse_settings({})
+    assert defaults.metrics_port is None and defaults.metrics_host == "127.0.0.1"
+    assert defaults.backup_dir is None and defaults.backup_keep == 7
+    assert defaults.log_format == "text"
+    for name, value in (("METRICS_PORT", "9.5"), ("METRICS_PORT", "70000"),
+                        ("BACKUP_KEEP", "0"), ("BACKUP_KEEP", "2.5"), ("LOG_FORMAT", "xml")):
+        with pytest.raises(ConfigError, match=name):
+            parse_settings({name: value})

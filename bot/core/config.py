@@ -31,6 +31,8 @@ DEFAULT_FEED_POLL_SECONDS = 900.0
 MIN_FEED_POLL_SECONDS = 1.0
 MAX_FEED_POLL_SECONDS = 7 * 86400.0
 
+DEFAULT_BACKUP_KEEP = 7
+_LOG_FORMATS = ("text", "json")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -57,6 +59,13 @@ class Settings:
     # Discord recommends; N = exactly N. Discord requires shards above 2,500 servers.
     sharded: bool = False
     shard_count: int | None = None
+    # Running as a service (issue 17): health and metrics over HTTP (off unless a port is set),
+    # automatic backups (off unless a folder is set), and the log's format.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    backup_dir: Path | None = None
+    backup_keep: int = DEFAULT_BACKUP_KEEP
+    log_format: str = "text"
 
     @property
     def has_token(self) -> bool:
@@ -75,7 +84,10 @@ class Settings:
             f"log_level={self.log_level}, news_sends_per_second={self.news_sends_per_second}, "
             f"feed_poll_seconds={self.feed_poll_seconds:g}, "
             f"feeds_allow_private_addresses={self.feeds_allow_private_addresses}, "
-            f"shards={(self.shard_count or 'auto') if self.sharded else 'off'})"
+            f"shards={(self.shard_count or 'auto') if self.sharded else 'off'}, "
+            f"metrics={self.metrics_host}:{self.metrics_port or 'off'}, "
+            f"backup_dir={self.backup_dir or 'off'}, backup_keep={self.backup_keep}, "
+            f"log_format={self.log_format})"
         )
 
 
@@ -187,6 +199,24 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
     allow_private = _flag("FEEDS_ALLOW_PRIVATE_ADDRESSES",
                           _clean(env, "FEEDS_ALLOW_PRIVATE_ADDRESSES"))
 
+    port_raw = _clean(env, "METRICS_PORT")
+    metrics_port = None
+    if port_raw:
+        metrics_port = int(_number(env, "METRICS_PORT", 0, least=1, most=65535,
+                                   wanted="a TCP port number from 1 to 65535"))
+        if metrics_port != float(port_raw):
+            raise ConfigError(f"METRICS_PORT must be a whole port number, got {shown(port_raw)}")
+    metrics_host = _clean(env, "METRICS_HOST") or "127.0.0.1"
+    backup_raw = _clean(env, "BACKUP_DIR")
+    backup_dir = Path(backup_raw).expanduser() if backup_raw else None
+    keep = _number(env, "BACKUP_KEEP", DEFAULT_BACKUP_KEEP, least=1, most=1000,
+                   wanted="a whole number of backups to keep, from 1 to 1000")
+    if keep != int(keep):
+        raise ConfigError(f"BACKUP_KEEP must be a whole number, got {shown(str(keep))}")
+    log_format = (_clean(env, "LOG_FORMAT") or "text").lower()
+    if log_format not in _LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be text or json, got {shown(log_format)}")
+
     shards_raw = _clean(env, "SHARD_COUNT")
     sharded, shard_count = shards_raw is not None, None
     if shards_raw is not None and shards_raw.lower() != "auto":
@@ -211,6 +241,11 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
         feed_poll_seconds=poll,
         feeds_allow_private_addresses=allow_private,
         sharded=sharded,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+        backup_dir=backup_dir,
+        backup_keep=int(keep),
+        log_format=log_format,
         shard_count=shard_count,
     )
 

@@ -12,8 +12,8 @@ from bot.canon.about import about_embed
 from bot.canon.models import StoreStats
 from bot.client import HeartstopperBot
 
-# Counting a large store (100,000 quotes: about 50 ms) holds the one database connection that
-# every other command waits on; the card's counts need not be up to the second.
+# Counting a large store holds the read connection that every other command's reads wait on;
+# the card's counts need not be up to the second.
 STATS_MAX_AGE = timedelta(seconds=60)
 
 

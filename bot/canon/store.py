@@ -240,7 +240,7 @@ class CanonRepository:
         epoch = self._cache.epoch
         # Two indexed lookups joined by UNION, each driven from the few rows it needs (CROSS
         # JOIN fixes the order): with OR, or left to the planner without statistics, SQLite
-        # scanned every quote (60-80 ms at 100,000 quotes).
+        # scanned every quote.
         rows = await self._db.fetch_all(
             "SELECT q.id FROM quote_characters qc CROSS JOIN quotes q ON q.id = qc.quote_id"
             " WHERE qc.character_id = :character"

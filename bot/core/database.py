@@ -39,7 +39,7 @@ WRITE_LOCK_WAIT = 1.0
 READ_BUSY_TIMEOUT_MS = 5000
 # Reads go through a memory map of the database file instead of copying pages into SQLite's own
 # 2 MiB cache: with quotes, search and rotation reads taking turns, the default cache kept
-# evicting what the next command needed (searches 15-20% slower at 100,000 quotes). The pages
+# evicting what the next command needed (see benchmarks/README.md). The pages
 # are the OS's file cache, shared and reclaimable; this is an upper bound, not an allocation.
 # They count in the process's resident memory as file pages, and a disk read error stops the
 # process (SIGBUS) instead of raising an error; its supervisor restarts it either way.
@@ -292,8 +292,8 @@ class Database:
 
         await asyncio.shield(rollback())
 
-    # Each helper is one trip to aiosqlite's thread (execute, fetch and close as one call): a
-    # trip costs 0.1-0.3 ms on a busy loop, and a cursor used by hand takes three.
+    # Each helper is one trip to aiosqlite's thread (execute, fetch and close as one call): on a
+    # busy event loop each trip waits its turn, and a cursor used by hand takes three.
     async def fetch_all(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
         return list(await self.reader.execute_fetchall(sql, params))
 

@@ -26,7 +26,7 @@ BUTTON_LABEL_LIMIT = 80
 _MENTION_LIKE = re.compile(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>")
 # Every character discord.py's escape_markdown acts on (its stock pattern: _ \ ~ | * ` anywhere;
 # > # - at a line's start; [..](..)): text holding none comes back from it unchanged. Its pattern
-# tries a URL at every position, about 13 us a call, and a card escapes a dozen strings.
+# tries a URL at every position, and a card escapes a dozen strings.
 _MARKDOWN_CHARS = re.compile(r"[_\\~|*`>#\[-]")
 _TRAILING_ESCAPES = re.compile(r"\\+$")
 

@@ -47,30 +47,31 @@ _SEARCH_FAILURES = ("fts5:", "no such column", "unknown special query", "untermi
 MATCH_START = "\x01"
 MATCH_END = "\x02"
 _SNIPPET_TOKENS = 40
-# Up to this many matches a search is ordered best first (bm25 scores every match, about 2 us
-# each); from it on, newest first straight off the index, where the words say little anyway.
+# Up to this many matches a search is ordered best first (bm25 scores every match, so its cost
+# grows with them); from it on, newest first straight off the index, where the words say little
+# anyway.
 RANKED_BELOW = 100
-# Matches are counted this far past the page shown, no further ("Page 1 of 20+"): counting all
-# 1,000 matches of a common word took 1.5-2.5 ms at 100,000 quotes, counting 100 about 0.1 ms.
+# Matches are counted this far past the page shown, no further ("Page 1 of 20+"): counting
+# every match of a common word costs far more than the page itself.
 COUNTED_AHEAD = 100
 # The full-text index is compacted once this many quote writes (rows inserted, deleted or
 # re-worded, a stand-in for the segments they left) have piled up since the last time (see
-# compact_search_index): compaction rewrites the whole index (about 1.3 s at 100,000 quotes),
-# and FTS5's own lazy merging keeps the segments of fewer writes to about ten.
+# compact_search_index): compaction rewrites the whole index, and FTS5's own lazy merging keeps
+# the segments of fewer writes to a handful.
 COMPACT_AFTER_WRITES = 1000
-# Pages FTS5 writes per merge step (about 40 ms a step at 100,000 quotes; the first, which
-# gathers every b-tree, took up to 190 ms): a read queues behind a step, never behind the whole
-# compaction (writes do: see compact_search_index).
+# Pages FTS5 writes per merge step (the first step, which gathers every b-tree, is the longest):
+# a read queues behind a step, never behind the whole compaction (writes do: see
+# compact_search_index).
 COMPACT_PAGES_PER_STEP = 200
 _MIN_KEY = -(2**63)
 _MAX_KEY = 2**63 - 1
-# What a search statement may cost: it is stopped once it has run this long. The searches the
-# limits of bot/quotes/search.py let through take 1-20 ms at 100,000 quotes; a search of many
-# one-letter prefixes took 150-220 ms, and every read of the bot waits behind it (the reader
-# runs one statement at a time).
+# What a search statement may cost: it is stopped once it has run this long. Well above what
+# the searches bot/quotes/search.py lets through need, well below what a search of many short
+# prefixes would take, which every read of the bot waits behind (the reader runs one statement
+# at a time). Measured in benchmarks/quote_queries.py.
 SEARCH_BUDGET = 0.05
-# The near-duplicate check of a submission (much rarer than searches) may take longer: a typical
-# one took 35-40 ms at 100,000 synthetic quotes, one of very common words only 190-220 ms.
+# The near-duplicate check of a submission (much rarer than searches) may take longer: enough
+# for a typical one, not for one made of very common words only (benchmarks/quote_queries.py).
 DUPLICATE_BUDGET = 0.1
 # SQLite calls the budget's check every this many virtual-machine steps: a plain search takes
 # 2,000-6,000 steps, and FTS5's own lookups (which merge the word lists of a prefix) run their
@@ -127,8 +128,8 @@ def in_pool(quote: Quote, guild_id: int) -> bool:
 
 
 def _json_list(text: str | None) -> tuple:
-    # Most of a quote's four JSON lists are empty; json.loads costs ~7 us even on "[]", and a
-    # search page builds five quotes.
+    # Most of a quote's four JSON lists are empty, and json.loads costs as much on "[]" as on a
+    # short list: a search page builds five quotes.
     return tuple(json.loads(text)) if text and text != "[]" else ()
 
 
@@ -403,7 +404,7 @@ class QuotesRepository:
         source = f"quotes q INDEXED BY {index}"
         if flt.character_id is not None:
             # A character's quotes are few: read them (CROSS JOIN keeps that order) and sort
-            # them, rather than walk the pool hoping to meet one (50 ms at 100,000 quotes).
+            # them, rather than walk the whole pool hoping to meet one.
             source = ("quote_characters qc CROSS JOIN quotes q ON q.id = qc.quote_id"
                       " AND qc.character_id = :character")
 

@@ -11,8 +11,10 @@ benchmark tooling, not product code: the bot never imports it.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from benchmarks.synthetic import SyntheticCanon
+from bot.core.times import stamp
 from bot.store import Store
 
 
@@ -35,6 +37,7 @@ async def add_synthetic(store: Store, canon: SyntheticCanon) -> None:
     first_person = await _next_id(store, "people")
     first_character = await _next_id(store, "characters")
     first_quote = await _next_id(store, "quotes")
+    created_at = stamp(datetime.now(UTC))
     names = {p.key: p.name for p in canon.people}
     names.update({r[0]: r[1] for r in await store.database.fetch_all(
         "SELECT seed_key, name FROM people WHERE seed_key IS NOT NULL")})
@@ -67,10 +70,11 @@ async def add_synthetic(store: Store, canon: SyntheticCanon) -> None:
         )
         await db.executemany(
             "INSERT INTO quotes (id, seed_key, text, speaker_id, speaker_name, outlet, said_on,"
-            " season, context, source_keys, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " 'canon')",
+            " season, context, source_keys, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, 'canon', ?)",
+            # The time given, as the bot does: a quote without one is re-stamped by a trigger.
             [(first_quote + i, q.key, q.text, people[q.speaker], names[q.speaker], q.outlet,
-              q.date, q.season, q.context, json.dumps(q.sources))
+              q.date, q.season, q.context, json.dumps(q.sources), created_at)
              for i, q in enumerate(canon.quotes)],
         )
         await db.executemany(

@@ -17,11 +17,12 @@ import binascii
 import contextlib
 import errno
 import logging
+import signal
 import socket
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ import aiohttp
 import discord
 
 from bot.canon.seeding import SeedData, SeedError, load_seed
+from bot.core.backups import before_migrating
 from bot.core.config import (
     DEFAULT_DATABASE,
     ConfigError,
@@ -77,11 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     invite = commands.add_parser("invite", help="print the invite URL with the needed permissions")
     invite.add_argument("--client-id", type=int, default=None,
                         help="the application ID (default: read from DISCORD_TOKEN)")
+    commands.add_parser(
+        "doctor", help="check settings, token, intents, commands, database and news channels "
+                       "(exit 0 all pass, 1 something to fix)")
 
     db = commands.add_parser("db", help="database commands")
     db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
     db_commands.add_parser("init", help="create the database and apply migrations")
-    db_commands.add_parser("seed", help="load or refresh canon content from data/")
+    db_commands.add_parser(
+        "seed", help="load or refresh canon content from SEED_DIR (default: the bot's own)")
     db_commands.add_parser("stats", help="print how many records the database holds")
     backup = db_commands.add_parser("backup", help="copy the database safely, even while running")
     backup.add_argument("path", type=Path, help="where to write the copy")
@@ -93,17 +99,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _allow_default_folder(settings: Settings) -> None:
-    """The default database's folder (data/) is the bot's own: made if missing. Any other
-    missing folder is more likely a mistyped DATABASE_PATH, and is reported instead."""
+    """The default database's folder (data/ in the current directory) is the bot's own: made
+    if missing. Any other missing folder is more likely a mistyped DATABASE_PATH, and is
+    reported instead."""
     path = settings.database_path
     if path.parent.resolve() == DEFAULT_DATABASE.parent.resolve():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            pass  # a file called data: Database.open says so
+        except OSError as exc:  # a read-only current directory (`/` under a service manager)
+            raise CliError(f"cannot create the folder {path.parent.resolve()} for the database "
+                           f"({exc.strerror or exc}). Run the bot from a folder it can write "
+                           "to, or set DATABASE_PATH.") from None
 
 
 async def _open_store(settings: Settings, *, create: bool) -> Store:
     if create:
         _allow_default_folder(settings)
-    return Store(await Database.open(settings.database_path, create=create))
+    # With BACKUP_DIR set, a database about to be migrated is backed up first.
+    return Store(await Database.open(settings.database_path, create=create,
+                                     before_migrating=before_migrating(settings)))
 
 
 async def seed_store(store: Store, settings: Settings) -> dict[str, int]:
@@ -276,10 +292,41 @@ async def cmd_run(settings: Settings) -> None:
             await store.close()
 
 
+@contextlib.asynccontextmanager
+async def _stop_on_signals(client: discord.Client) -> AsyncIterator[None]:
+    """SIGTERM and SIGINT stop the bot gracefully (HeartstopperBot.shutdown): what is in
+    flight finishes or is handed back to the outbox, then the gateway closes and `run` exits 0.
+    A second signal while stopping is only logged: the drain has its own deadline."""
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[object]] = []
+
+    def stop(signum: int) -> None:
+        if stopping:
+            log.info("%s again: already stopping", signal.Signals(signum).name)
+            return
+        log.info("%s: stopping", signal.Signals(signum).name)
+        shutdown = getattr(client, "shutdown", None)
+        stopping.append(asyncio.ensure_future(shutdown() if shutdown else client.close()))
+
+    installed = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on every platform
+            loop.add_signal_handler(signum, stop, signum)
+            installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        if stopping:  # the gateway closed; let the shutdown finish its own steps
+            await asyncio.wait(stopping)
+
+
 async def _serve(settings: Settings, store: Store, token: str, bot_type: type) -> None:
     async with bot_type(settings, store) as client:
         try:
-            await client.start(token)
+            async with _stop_on_signals(client):
+                await client.start(token)
         except discord.LoginFailure:
             raise CliError("Discord refused DISCORD_TOKEN: copy it again from the "
                            "Developer Portal (Bot > Reset Token)") from None
@@ -368,6 +415,10 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
         await cmd_sync(settings)
     elif command == "invite":
         cmd_invite(settings, args.client_id)
+    elif command == "doctor":
+        from bot.doctor import doctor
+
+        return await doctor(settings)
     elif command == "db":
         if args.db_command == "init":
             await cmd_db_init(settings)
@@ -379,6 +430,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
             await cmd_db_backup(settings, args.path)
         elif args.db_command == "check":
             return await cmd_db_check(settings, args.path)
+    return None
 
 
 def _damaged(settings: Settings, exc: sqlite3.Error) -> str:
@@ -391,6 +443,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.env_file)
     except ConfigError as exc:
+        if args.command == "doctor":  # a bad setting is a failed check, not a usage error
+            from bot.doctor import config_error_check
+
+            print("\n".join(config_error_check(exc).lines()))
+            return EXIT_DAMAGED
         print(f"heartstopper-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings)

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pkgutil
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import cast
 
 import discord
 import yarl
@@ -15,8 +18,12 @@ from discord.ext import commands
 
 import cogs
 from bot.characters.directory import CharacterDirectory
+from bot.core.backups import Backups
 from bot.core.config import Settings
-from bot.core.errors import report_error
+from bot.core.errors import report_error, user_message
+from bot.core.health_server import HealthServer
+from bot.core.logs import interaction_context
+from bot.core.metrics import BotMetrics, news_engine
 from bot.core.text import without_lone_surrogates
 from bot.store import Store
 
@@ -25,6 +32,9 @@ log = logging.getLogger(__name__)
 # A publish can be told to wait many minutes; never let one call sleep that long (the news
 # engine catches discord.RateLimited and reschedules instead).
 MAX_RATELIMIT_TIMEOUT = 30.0
+# On SIGTERM/SIGINT, news sends in flight get this long to finish before the rest is handed
+# back to the outbox; with the gateway's close the process is gone well within 10 seconds.
+GRACEFUL_DRAIN_SECONDS = 5.0
 
 
 def discover_cogs() -> list[str]:
@@ -64,15 +74,47 @@ class HeartstopperTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         # Runs before discord.py reads the options (and before autocomplete), so every command
         # sees text it can store and send.
-        data = interaction.data
-        if data is not None:
+        if interaction.data is not None:
+            # The gateway's JSON object, rewritten key by key whichever kind of interaction.
+            data = cast("dict[str, object]", interaction.data)
             for key in ("options", "resolved"):
                 if key in data:
-                    data[key] = _scrub(data[key])  # type: ignore[literal-required]
+                    data[key] = _scrub(data[key])
         return True
+
+    async def _call(self, interaction: discord.Interaction) -> None:
+        # Every slash command and autocomplete passes here: counted and timed for /metrics, and
+        # its id is on every log line logged while it runs (LOG_FORMAT=json).
+        token = interaction_context.set(interaction.id)
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            await super()._call(interaction)
+        except app_commands.CommandNotFound:
+            outcome = "unknown_command"
+            raise
+        except BaseException:
+            outcome = "error"
+            raise
+        finally:
+            interaction_context.reset(token)
+            outcome = interaction.extras.get("outcome", outcome)
+            client = self.client
+            metrics = getattr(client, "metrics", None)
+            if metrics is not None:
+                command = interaction.command
+                data = interaction.data
+                name = (command.qualified_name if command is not None
+                        else str(data.get("name", "unknown")) if data is not None
+                        else "unknown")
+                kind = ("autocomplete"
+                        if interaction.type is discord.InteractionType.autocomplete
+                        else "command")
+                metrics.interaction_done(name, kind, outcome, time.perf_counter() - started)
 
     async def on_error(self, interaction: discord.Interaction,
                        error: app_commands.AppCommandError) -> None:
+        interaction.extras["outcome"] = "error" if user_message(error) is None else "refused"
         await report_error(interaction, error)
 
 
@@ -91,6 +133,9 @@ class HeartstopperBot(commands.Bot):
         intents = discord.Intents.none()
         intents.guilds = True  # the only intent the features need; nothing privileged
         options.setdefault("max_ratelimit_timeout", MAX_RATELIMIT_TIMEOUT)
+        # What /metrics shows (bot/core/metrics.py), on a registry of this bot's own.
+        metrics = BotMetrics()
+        options.setdefault("http_trace", metrics.http_trace())
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -110,11 +155,21 @@ class HeartstopperBot(commands.Bot):
         # False for one-off CLI work (`sync`): cogs then skip background services such as news
         # delivery or the daily quote, which must only run in the one serving process.
         self.run_services = run_services
+        # Automatic backups (cogs/backups.py sets it): .last, .made, .failed for metrics.
+        self.backups: Backups | None = None
+        self.metrics = metrics
+        self.health_server: HealthServer | None = None
+        self.stopping = False  # set by shutdown(): finishing what is in flight
 
     async def setup_hook(self) -> None:
         for extension in self._extensions:
             await self.load_extension(extension)
         log.info("loaded %d feature modules", len(self._extensions))
+        self._observe_feed_fetches()
+        if self.settings.metrics_port is not None and self.run_services:
+            server = HealthServer(self, self.settings.metrics_host, self.settings.metrics_port)
+            await server.start()
+            self.health_server = server
         if self._sync_dev_guild and self.settings.dev_guild_id:
             guild = discord.Object(id=self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -128,6 +183,40 @@ class HeartstopperBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
+
+    def _observe_feed_fetches(self) -> None:
+        from bot.feeds.poller import FeedPoller
+
+        for cog in self.cogs.values():
+            poller = getattr(cog, "poller", None)
+            if isinstance(poller, FeedPoller):
+                poller.on_result = self.metrics.feed_fetched
+
+    async def shutdown(self, drain: float = GRACEFUL_DRAIN_SECONDS) -> int:
+        """Stop gracefully (SIGTERM, SIGINT): claim no more news deliveries, let the sends in
+        flight finish for up to `drain` seconds and hand the rest back to the outbox, then
+        close, which stops the feed poller, the quote of the day and the search index's upkeep
+        (each cog's unload) and the gateway. Returns how many deliveries were handed back."""
+        if self.stopping or self.is_closed():
+            return 0
+        self.stopping = True
+        log.info("stopping: letting news sends in flight finish (at most %g s)", drain)
+        handed_back = 0
+        engine = news_engine(self)
+        try:
+            if engine is not None:
+                handed_back = await engine.drain(drain)
+        finally:
+            await self.close()
+        return handed_back
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            server, self.health_server = self.health_server, None
+            if server is not None:
+                await asyncio.shield(server.stop())
 
 
 class ShardedHeartstopperBot(HeartstopperBot, commands.AutoShardedBot):

@@ -7,7 +7,7 @@ import random
 
 import discord
 from discord import app_commands
-from discord.ext import commands, tasks
+from discord.ext import commands
 
 from bot.canon.models import Character, Season
 from bot.characters.components import (
@@ -30,7 +30,6 @@ from bot.core.errors import NO_MENTIONS, UserFacingError
 from bot.core.formatting import CHOICE_NAME_LIMIT, truncate
 from bot.quotes.render import quote_embed
 
-INDEX_REFRESH_SECONDS = 30
 log = logging.getLogger(__name__)
 
 
@@ -41,23 +40,13 @@ class Characters(commands.Cog):
         self.directory = bot.characters
 
     async def cog_load(self) -> None:
-        await self.directory.refresh()
+        await self.directory.keep_fresh(background=self.bot.run_services)
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
-        if self.bot.run_services:
-            self.refresh_index.start()
 
     async def cog_unload(self) -> None:
-        self.refresh_index.cancel()
+        if self.bot.run_services:
+            await self.directory.release()
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
-
-    @tasks.loop(seconds=INDEX_REFRESH_SECONDS)
-    async def refresh_index(self) -> None:
-        # `heartstopper-bot db seed` may run while the bot does; pick its changes up. A failed
-        # round must not end the loop (tasks.loop stops on any exception it does not expect).
-        try:
-            await self.directory.refresh()
-        except Exception:
-            log.exception("could not refresh the character index; will try again")
 
     # ---- helpers shared by commands and buttons ------------------------------------------
 

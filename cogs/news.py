@@ -15,6 +15,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import HeartstopperBot
+from bot.core.backups import status_line as backup_status_line
+from bot.core.checks import require_bot_owner
 from bot.core.config import DISCORD_REQUESTS_PER_SECOND
 from bot.core.errors import NO_MENTIONS, UserFacingError
 from bot.core.ui import OwnedView
@@ -31,6 +33,7 @@ from bot.news.render import (
     subscriptions_embed,
 )
 from bot.news.transport import DiscordTransport
+from cogs._news_feeds import NewsFeeds
 
 log = logging.getLogger(__name__)
 URL_LIMIT = 512
@@ -248,13 +251,15 @@ class News(commands.GroupCog, name="News", group_name="news",
         embed = status_embed(status, rate=self.bot.settings.news_sends_per_second,
                              max_rate=DISCORD_REQUESTS_PER_SECOND, health=self.engine.health(),
                              now=self.bot.clock())
+        embed.add_field(name="Last backup", value=backup_status_line(self.bot.backups),
+                        inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True,
                                                 allowed_mentions=NO_MENTIONS)
 
     async def _require_owner(self, interaction: discord.Interaction) -> None:
-        if not await self.bot.is_owner(interaction.user):
-            raise UserFacingError("Only the bot's owners can do this: news goes to every "
-                                  "subscribed server, so server moderators cannot post it.")
+        await require_bot_owner(self.bot, interaction,
+                                "Only the bot's owners can do this: news goes to every "
+                                "subscribed server, so server moderators cannot post it.")
 
     # ---- Discord events -------------------------------------------------------------------
 
@@ -311,4 +316,10 @@ class News(commands.GroupCog, name="News", group_name="news",
 
 
 async def setup(bot: HeartstopperBot) -> None:
-    await bot.add_cog(News(bot))
+    # The feeds' commands live under /news and publish through this engine: they are set up
+    # here, handed both, so nothing depends on the order extensions load in.
+    news = News(bot)
+    await bot.add_cog(news)
+    group = news.app_command
+    assert isinstance(group, app_commands.Group)
+    await bot.add_cog(NewsFeeds(bot, group, news.engine.publish))

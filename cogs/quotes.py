@@ -113,18 +113,21 @@ class Quotes(commands.Cog):
         self.daily_poster = DailyQuotePoster(bot, bot.store, self.rotation, bot.clock)
         self.search_upkeep = SearchIndexUpkeep(bot.store.quotes)
         # Character names from memory (the bot's one index, shared with /character): loading
-        # every character on each keystroke would be far too slow. The characters cog keeps it
-        # in step with the store, so reading it costs no query.
+        # every character on each keystroke would be far too slow. The directory keeps it in
+        # step with the store while any feature that reads it is loaded.
         self.characters = bot.characters
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(AnotherButton)
-        await self.characters.refresh()  # built now, not on a member's first keystroke
+        # Built now, not on a member's first keystroke; fresh whichever cog loaded first.
+        await self.characters.keep_fresh(background=self.bot.run_services)
         if self.bot.run_services:
             await self.search_upkeep.start()  # first: it awaits a round before going on
             self.daily_poster.start()
 
     async def cog_unload(self) -> None:
+        if self.bot.run_services:
+            await self.characters.release()
         self.bot.remove_dynamic_items(AnotherButton)
         await self.daily_poster.stop()
         await self.search_upkeep.stop()

@@ -6,6 +6,7 @@ a test can only invoke what the bot actually registered, with the option types i
 
 from __future__ import annotations
 
+import builtins
 import copy
 from typing import Any
 
@@ -70,7 +71,8 @@ class CommandRegistry:
                     return cmd
         return None
 
-    def names(self, guild_id: int | None, command_type: int = 1) -> list[str]:
+    # builtins.list: in this class's body `list` is the method above.
+    def names(self, guild_id: int | None, command_type: int = 1) -> builtins.list[str]:
         scopes: list[int | None] = [guild_id, None] if guild_id is not None else [None]
         return sorted(
             {c["name"] for s in scopes for c in self._lists.get(s, []) if c["type"] == command_type}

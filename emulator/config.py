@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .permissions import DEFAULT_BOT, DEFAULT_EVERYONE, DEFAULT_MODERATOR
 
@@ -150,11 +151,11 @@ class EmulatorConfig:
         return self.guilds[index_or_id]
 
 
-def default_config(guilds: int = 1, **overrides: object) -> EmulatorConfig:
+def default_config(guilds: int = 1, **overrides: Any) -> EmulatorConfig:
     """N guilds, each with #general (text), #announcements (announcement channel), the app
     owner as server owner, a moderator (Moderator role: manage server/messages/channels) and a
     plain member who runs commands by default."""
-    cfg = EmulatorConfig(**overrides)  # type: ignore[arg-type]
+    cfg = EmulatorConfig(**overrides)
     moderator = UserSpec(fixed_id(3), "moderator")
     member = UserSpec(fixed_id(4), "member")
     cfg.users.extend([moderator, member])

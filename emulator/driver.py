@@ -15,12 +15,28 @@ from .errors import InvocationError, NoAnswer
 from .results import InteractionRecord, InteractionResult, SentMessage, walk_components
 
 if TYPE_CHECKING:
-    from .server import Emulator
+    from .clock import Clock
+    from .config import EmulatorConfig
+    from .gateway import Gateway
+    from .interactions import InteractionFactory
+    from .server import EmulatorStats
+    from .state import World
 
 
 class DriverMixin:
+    # What the driver uses of the Emulator it is mixed into (emulator/server.py sets them).
+    if TYPE_CHECKING:
+        config: EmulatorConfig
+        clock: Clock
+        world: World
+        gateway: Gateway
+        factory: InteractionFactory
+        stats: EmulatorStats
+        interactions: list[InteractionRecord]
+        interactions_by_id: dict[int, InteractionRecord]
+
     async def invoke(
-        self: Emulator,
+        self,
         command: str,
         options: dict[str, Any] | None = None,
         *,
@@ -49,7 +65,7 @@ class DriverMixin:
         return await self._await_answer(record, timeout, settle)
 
     async def autocomplete(
-        self: Emulator,
+        self,
         command: str,
         options: dict[str, Any] | None = None,
         *,
@@ -76,7 +92,7 @@ class DriverMixin:
         return result.choices
 
     async def press(
-        self: Emulator,
+        self,
         message: Any,
         label: str | None = None,
         *,
@@ -109,7 +125,7 @@ class DriverMixin:
         return await self._component(stored, button, None, user, timeout, settle)
 
     async def select(
-        self: Emulator,
+        self,
         message: Any,
         custom_id: str,
         values: list[Any],
@@ -135,7 +151,7 @@ class DriverMixin:
         return await self._component(stored, component, values, user, timeout, settle)
 
     async def submit_modal(
-        self: Emulator,
+        self,
         opened_by: InteractionResult,
         values: dict[str, Any],
         *,
@@ -158,7 +174,7 @@ class DriverMixin:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _resolve_message(self: Emulator, message: Any):
+    def _resolve_message(self, message: Any):
         if isinstance(message, InteractionResult):
             msg = message.message
             if msg is None:
@@ -175,7 +191,7 @@ class DriverMixin:
             raise InvocationError(f"unknown or deleted message {mid}")
         return stored
 
-    async def _component(self: Emulator, stored, component, values, user, limit, settle):
+    async def _component(self, stored, component, values, user, limit, settle):
         if user is None and stored.interaction_id is not None:
             origin = self.interactions_by_id.get(stored.interaction_id)
             user = origin.user_id if origin else None
@@ -187,7 +203,7 @@ class DriverMixin:
         return await self._await_answer(record, limit, settle)
 
     async def _dispatch_interaction(
-        self: Emulator, payload, ctx, *, source=None
+        self, payload, ctx, *, source=None
     ) -> InteractionRecord:
         if not self.gateway.active_sessions():
             raise InvocationError("no bot is connected to the emulator's gateway")
@@ -222,7 +238,7 @@ class DriverMixin:
         return record
 
     async def _await_answer(
-        self: Emulator, record: InteractionRecord, limit: float | None, settle: float | None
+        self, record: InteractionRecord, limit: float | None, settle: float | None
     ) -> InteractionResult:
         loop = asyncio.get_running_loop()
         limit = self.config.answer_timeout if limit is None else limit
@@ -259,4 +275,7 @@ class DriverMixin:
                 await asyncio.wait_for(record.event.wait(), remaining)
             except TimeoutError:
                 break
+        from .server import Emulator  # here: server.py imports this module
+
+        assert isinstance(self, Emulator)  # the one class this mixin is for
         return InteractionResult(self, record)

@@ -436,14 +436,14 @@ class InteractionFactory:
 
     def modal_data(self, modal: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         remaining = dict(values)
-        inputs: list[str] = []
+        inputs: list[str | None] = []
 
         def fill(component: dict[str, Any]) -> dict[str, Any] | None:
             ctype = component.get("type")
             cid = component.get("custom_id")
             if ctype == 4:
                 inputs.append(cid)
-                value = remaining.pop(cid, None)
+                value = remaining.pop(cid, None) if cid is not None else None
                 if value is None:
                     if component.get("required", True):
                         raise InvocationError(

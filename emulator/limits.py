@@ -248,7 +248,7 @@ def _check_options(errs: FormErrors, path: tuple[str | int, ...], options: Any, 
         errs.add(path, "BASE_TYPE_ARRAY", "Must be an array.")
         return
     errs.max_items(path, options, COMMAND_OPTIONS_MAX)
-    names: set[str] = set()
+    names: set[object] = set()  # every option's name as sent, valid or not
     seen_optional = False
     kinds = {
         ("sub" if o.get("type") in (1, 2) else "value") for o in options if isinstance(o, dict)

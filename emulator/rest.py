@@ -25,7 +25,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 JSON_BODY = web.RequestKey("emulator_json_body", object)
 ATTACHMENTS = web.RequestKey("emulator_attachments", list)
 TEMPLATE = web.RequestKey("emulator_route_template", str)
-EMULATOR = web.AppKey("emulator", object)
+# Typed by annotation: the Emulator class cannot be imported here (it imports this module).
+EMULATOR: web.AppKey[Emulator] = web.AppKey("emulator")
 
 
 @dataclass
@@ -76,8 +77,9 @@ async def read_body(request: web.Request, emu: Emulator) -> tuple[Any, list[dict
         attachments = []
         for key, value in form.items():
             if key == "payload_json":
-                body = _parse_json(value if isinstance(value, str) else value.file.read().decode())
-            elif hasattr(value, "filename"):
+                body = _parse_json(value.file.read().decode() if isinstance(value, web.FileField)
+                                   else value if isinstance(value, str) else bytes(value).decode())
+            elif isinstance(value, web.FileField):
                 data = value.file.read()
                 aid = str(emu.world.ids.next())
                 url = f"{emu.base_url}/attachments/{aid}/{value.filename}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -67,8 +67,9 @@ class CoreRoutes:
 
     async def open_dm(self, request: web.Request) -> web.Response:
         body = body_of(request)
+        recipient: Any = body.get("recipient_id")  # JSON, as sent: int() refuses the rest
         try:
-            uid = int(body.get("recipient_id"))
+            uid = int(recipient)
         except (TypeError, ValueError):
             raise ApiError(
                 400,

@@ -219,10 +219,9 @@ class Emulator(DriverMixin):
         await self.gateway.wait_connected(timeout)
 
     def _locate_guild_channel(self, channel_id: int) -> tuple[GuildSpec, ChannelSpec]:
-        located = self.world.locate(channel_id)
-        if located is None or located[0] is None:
+        guild, channel = self.world.locate(channel_id) or (None, None)
+        if guild is None:
             raise KeyError(f"no guild channel {channel_id}")
-        guild, channel = located
         assert isinstance(channel, ChannelSpec)
         return guild, channel
 

@@ -4,6 +4,8 @@ limits.py knows the rules bots usually break; the spec knows every field's type,
 key type or a malformed component fails here the way Discord would reject it (400/50035).
 The spec is a data file outside the project (../shared/discord-api-spec/openapi.json): it is
 loaded from there or from an explicit path, and validation is simply off when it is absent.
+jsonschema (the test extra) is imported only when a spec is used: an installed bot's playground
+has no spec and needs none; "auto" without jsonschema is off, an explicit path says to install it.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from .errors import FormErrors
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 _SPEC_URI = "urn:discord-openapi"
 
@@ -28,21 +30,36 @@ def default_spec_path() -> Path:
     return repo_root.parent / "shared" / "discord-api-spec" / "openapi.json"
 
 
+def validation_available() -> bool:
+    try:
+        import jsonschema  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def resolve_spec_path(value: str | Path | None) -> Path | None:
-    """ "auto" means the shared location if it exists; an explicit path must exist."""
+    """ "auto" means the shared location if it exists (and jsonschema is installed); an
+    explicit path must exist."""
     if value is None:
         return None
     if value == "auto":
         path = default_spec_path()
-        return path if path.is_file() else None
+        return path if path.is_file() and validation_available() else None
     path = Path(value)
     if not path.is_file():
         raise FileNotFoundError(f"OpenAPI spec not found at {path}")
+    if not validation_available():
+        raise ModuleNotFoundError(f"checking requests against {path} needs jsonschema: "
+                                  "pip install 'heartstopper-bot[test]' (or jsonschema)")
     return path
 
 
 @functools.lru_cache(maxsize=4)
 def _registry(path: str) -> tuple[dict[str, Any], Registry]:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     spec = json.loads(Path(path).read_text(encoding="utf-8"))
     # The spec types snowflakes as numeric strings, but Discord also accepts JSON integers and
     # discord.py sends them (recipient_id, role ids...): accept both, like Discord does.
@@ -62,6 +79,8 @@ def _pointer(*parts: str) -> str:
 def _validator(path: str, method: str, template: str) -> Draft202012Validator | None:
     # Compiling is cheap but resolving the big spec is not; cache per operation, process-wide,
     # so every emulator instance in a test run shares the work.
+    from jsonschema import Draft202012Validator
+
     spec, registry = _registry(path)
     op = spec.get("paths", {}).get(template, {}).get(method)
     if not op:
@@ -102,6 +121,8 @@ class SpecValidator:
 
 def _deepest(err: ValidationError) -> ValidationError:
     # anyOf/oneOf failures hide the useful message in their context.
+    from jsonschema.exceptions import best_match
+
     while err.context:
         best = best_match(err.context)
         if best is None:

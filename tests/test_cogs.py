@@ -1,8 +1,10 @@
 """Every feature module drops in: it imports, has `setup`, and defines commands Discord accepts."""
 
+import asyncio
 import importlib
 import inspect
 
+from bot.characters.directory import CharacterDirectory
 from bot.client import HeartstopperBot, discover_cogs
 from bot.core.command_limits import MAX_GLOBAL_COMMANDS, definition_problems
 from bot.core.config import Settings
@@ -46,3 +48,44 @@ def test_the_limit_checker_catches_bad_definitions() -> None:
     assert "26 choices" in problems
     assert "over 100 characters" in problems
     assert "required option 'a' after an optional one" in problems
+
+
+async def test_extensions_load_in_any_order(settings: Settings, store: Store) -> None:
+    """Features get what they need handed to them, never by looking another cog up: every
+    order of loading gives the same commands."""
+    names = discover_cogs()
+    assert "cogs._news_feeds" not in names  # set up by cogs.news, not loaded on its own
+    trees = []
+    for order in (names, list(reversed(names))):
+        bot = HeartstopperBot(settings, store, run_services=False)
+        try:
+            for name in order:
+                await bot.load_extension(name)
+            news = bot.tree.get_command("news")
+            assert news is not None
+            trees.append(sorted(c.qualified_name for c in bot.tree.walk_commands()))
+        finally:
+            await bot.close()
+    assert trees[0] == trees[1]
+    assert "news feed add" in trees[0] and "news review" in trees[0]
+
+
+async def test_the_character_index_stays_fresh_for_whichever_feature_loaded_it(
+        seeded_store: Store) -> None:
+    directory = CharacterDirectory(seeded_store, every=0.02)
+    await directory.keep_fresh()  # say the quotes feature, alone
+    await directory.keep_fresh()  # and the characters feature
+    before = len(directory.index)
+    other = await Store.open(seeded_store.path)  # `db seed` beside the bot
+    async with other, other.database.transaction() as db:
+        await db.execute("INSERT INTO characters (seed_key, name, in_film, description,"
+                         " arcs, role, source_keys) VALUES ('test-new', 'Brand New', 0,"
+                         " 'x', '{}', 'other', '[]')")
+    await directory.release()  # one feature unloads: the other still reads it
+    for _ in range(200):
+        if len(directory.index) == before + 1:
+            break
+        await asyncio.sleep(0.02)
+    assert len(directory.index) == before + 1
+    await directory.release()
+    assert directory._task is None

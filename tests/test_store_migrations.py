@@ -10,6 +10,7 @@ from bot.core.database import (
     READ_BUSY_TIMEOUT_MS,
     Database,
     Migration,
+    StoreUnavailable,
 )
 from bot.store import Store, StoreError, load_migrations
 
@@ -118,3 +119,19 @@ async def test_a_cancelled_transaction_leaves_the_connection_usable(store: Store
     async with store.database.transaction() as db:
         await db.execute("INSERT INTO sources (seed_key, title) VALUES ('b', 'B')")
     assert await store.database.fetch_value("SELECT group_concat(seed_key) FROM sources") == "b"
+
+
+async def test_a_wrong_write_is_a_bug_not_an_unavailable_store(store: Store) -> None:
+    """A constraint broken is our mistake and goes up as it is; only a write SQLite cannot make
+    now (busy, full, I/O) becomes StoreUnavailable, which users are told to retry."""
+    with pytest.raises(sqlite3.IntegrityError):
+        async with store.database.transaction() as db:
+            await db.execute("INSERT INTO characters (seed_key, name, in_film, description,"
+                             " arcs, role, source_keys) VALUES ('k', 'n', 0, 'd', '[]',"
+                             " 'no such role', '[]')")
+    store.database.write_fault = lambda: sqlite3.OperationalError("database or disk is full")
+    with pytest.raises(StoreUnavailable) as raised:
+        await store.database.write_one("DELETE FROM characters WHERE 0")
+    assert raised.value.kind == "full"
+    assert store.database.last_write_error is not None
+    assert store.database.last_write_error.kind == "full"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.core.database import Database
+from bot.core.times import stamp
 
 
 class GuildRepository:
@@ -29,11 +32,11 @@ class GuildRepository:
         try:
             async with self._db.transaction() as db:
                 await db.execute(
-                    "INSERT INTO guild_settings (guild_id, watched_season) VALUES (?, ?)"
-                    " ON CONFLICT(guild_id) DO UPDATE SET"
+                    "INSERT INTO guild_settings (guild_id, watched_season, updated_at)"
+                    " VALUES (?, ?, ?) ON CONFLICT(guild_id) DO UPDATE SET"
                     " watched_season = excluded.watched_season,"
-                    " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-                    (guild_id, season),
+                    " updated_at = excluded.updated_at",
+                    (guild_id, season, stamp(datetime.now(UTC))),
                 )
         except BaseException:
             # A read on the shared connection may have cached the value this rolled back.

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Literal, NoReturn, ParamSpec, TypeVar, cast, overload
 
 SEED_FILES = (
     "sources.json",
@@ -34,6 +34,7 @@ MAX_QUOTE_LENGTH = 1000
 
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class SeedError(ValueError):
@@ -154,16 +155,18 @@ class SeedData:
     awards: tuple[SeedAward, ...]
 
 
-def _field(check: Callable[..., T]) -> Callable[..., T | None]:
+def _field(check: Callable[P, T]) -> Callable[P, T]:
     """A field's check records its problem and gives None, so every other field of the entry is
-    still checked (and reported) too."""
+    still checked (and reported) too. Its type is the check's, for a passing check: a failed one
+    leaves the entry with failures, and `_Loader.entries` drops the record built from it, so that
+    None is never kept."""
 
     @functools.wraps(check)
-    def checked(self: _Entry, *args: Any, **kwargs: Any) -> T | None:
+    def checked(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
-            return check(self, *args, **kwargs)
+            return check(*args, **kwargs)
         except _Invalid:
-            return None
+            return cast(T, None)  # a failed check's value: dropped with its entry (see above)
 
     return checked
 
@@ -195,6 +198,11 @@ class _Entry:
             return None
         return self.raw[name]
 
+    @overload
+    def text(self, name: str, *, required: Literal[True] = ..., max_length: int | None = ...
+             ) -> str: ...
+    @overload
+    def text(self, name: str, *, required: bool, max_length: int | None = ...) -> str | None: ...
     @_field
     def text(self, name: str, *, required: bool = True, max_length: int | None = None
              ) -> str | None:
@@ -208,12 +216,16 @@ class _Entry:
         return value.strip()
 
     @_field
-    def key(self, name: str = "key") -> str | None:
+    def key(self, name: str = "key") -> str:
         value = self.text(name)
         if value is not None and not _KEY.match(value):
             self.fail(f"'{name}' must be lowercase letters, digits and dashes, got {value!r}")
         return value
 
+    @overload
+    def integer(self, name: str, *, required: Literal[True] = ..., minimum: int = ...) -> int: ...
+    @overload
+    def integer(self, name: str, *, required: bool, minimum: int = ...) -> int | None: ...
     @_field
     def integer(self, name: str, *, required: bool = True, minimum: int = 1) -> int | None:
         value = self._get(name, required)
@@ -232,6 +244,12 @@ class _Entry:
             self.fail(f"'{name}' must be true or false, got {value!r}")
         return value
 
+    @overload
+    def date(self, name: str, pattern: re.Pattern[str], shape: str, *,
+             required: Literal[True] = ...) -> str: ...
+    @overload
+    def date(self, name: str, pattern: re.Pattern[str], shape: str, *, required: bool
+             ) -> str | None: ...
     @_field
     def date(self, name: str, pattern: re.Pattern[str], shape: str, *, required: bool = True
              ) -> str | None:
@@ -241,7 +259,7 @@ class _Entry:
         return value
 
     @_field
-    def choice(self, name: str, allowed: tuple[str, ...]) -> str | None:
+    def choice(self, name: str, allowed: tuple[str, ...]) -> str:
         value = self.text(name)
         if value is not None and value not in allowed:
             self.fail(f"'{name}' must be one of {', '.join(allowed)}, got {value!r}")
@@ -271,7 +289,7 @@ class _Entry:
 
     @_field
     def refs(self, name: str, known: set[str] | None, what: str, *, non_empty: bool = False
-             ) -> tuple[str, ...] | None:
+             ) -> tuple[str, ...]:
         """`known` is None when the file that defines them could not be read: nothing to
         check against (and its own problem is already reported)."""
         values = self.text_list(name, non_empty=non_empty)
@@ -280,6 +298,12 @@ class _Entry:
                 self.note(f"'{name}' names unknown {what} {value!r}")
         return values
 
+    @overload
+    def ref(self, name: str, known: set[str] | None, what: str, *,
+            required: Literal[True] = ...) -> str: ...
+    @overload
+    def ref(self, name: str, known: set[str] | None, what: str, *, required: bool
+            ) -> str | None: ...
     @_field
     def ref(self, name: str, known: set[str] | None, what: str, *, required: bool = True
             ) -> str | None:
@@ -313,34 +337,41 @@ class _Loader:
         try:
             data = (self.seed_dir / filename).read_bytes()
         except FileNotFoundError:
-            return self._problem(f"{label}: file is missing")
+            self._problem(f"{label}: file is missing")
+            return None
         except IsADirectoryError:
-            return self._problem(f"{label}: is a folder, not a file")
+            self._problem(f"{label}: is a folder, not a file")
+            return None
         except PermissionError:
-            return self._problem(f"{label}: cannot be read (permission denied). Let this user "
-                                 "read it.")
+            self._problem(f"{label}: cannot be read (permission denied). Let this user "
+                          "read it.")
+            return None
         except OSError as exc:
-            return self._problem(f"{label}: cannot be read ({exc.strerror or exc})")
+            self._problem(f"{label}: cannot be read ({exc.strerror or exc})")
+            return None
         try:
             text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is fine
         except UnicodeDecodeError as exc:
             line = data[:exc.start].count(b"\n") + 1
-            return self._problem(f"{label}: line {line} is not UTF-8 text. Save the file as "
-                                 "UTF-8 (your editor's 'save with encoding').")
+            self._problem(f"{label}: line {line} is not UTF-8 text. Save the file as "
+                          "UTF-8 (your editor's 'save with encoding').")
+            return None
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
-            return self._problem(f"{label}: not valid JSON (line {exc.lineno}, column "
-                                 f"{exc.colno}: {exc.msg})")
+            self._problem(f"{label}: not valid JSON (line {exc.lineno}, column "
+                          f"{exc.colno}: {exc.msg})")
+            return None
         except RecursionError:
-            return self._problem(f"{label}: not valid JSON (nested too deeply)")
+            self._problem(f"{label}: not valid JSON (nested too deeply)")
+            return None
         if not isinstance(document, dict):
-            return self._problem(f"{label}: must be a JSON object, like {{\"...\": [...]}}")
+            self._problem(f"{label}: must be a JSON object, like {{\"...\": [...]}}")
+            return None
         return document
 
     def _problem(self, message: str) -> None:
         self.problems.append(message)
-        return None
 
     def entries(self, filename: str, top: str, build: Callable[[_Entry], T],
                 key_of: Callable[[T], object]) -> tuple[tuple[T, ...], set[Any] | None]:
@@ -385,12 +416,12 @@ def _check_seed_dir(seed_dir: Path) -> None:
     try:
         if not seed_dir.exists():
             raise SeedError(f"the seed folder {seed_dir} does not exist. Point SEED_DIR at the "
-                            "folder holding sources.json, people.json and the other seed files "
-                            "(data/ by default).")
+                            "folder holding sources.json, people.json and the other seed files, "
+                            "or unset it to use the ones that came with the bot.")
         if not seed_dir.is_dir():
             raise SeedError(f"the seed folder {seed_dir} is a file, not a folder. Point SEED_DIR "
                             "at the folder holding sources.json, people.json and the other seed "
-                            "files (data/ by default).")
+                            "files, or unset it to use the ones that came with the bot.")
     except OSError as exc:
         raise SeedError(f"cannot look at the seed folder {seed_dir} "
                         f"({exc.strerror or exc}). Let this user open it.") from None
@@ -405,7 +436,7 @@ def load_seed(seed_dir: Path) -> SeedData:
         url=e.text("url", required=False), note=e.text("note", required=False),
     ), lambda r: r.key)
 
-    def cited(e: _Entry) -> tuple[str, ...] | None:
+    def cited(e: _Entry) -> tuple[str, ...]:
         return e.refs("sources", source_keys, "source", non_empty=True)
 
     people, person_keys = files.entries("people.json", "people", lambda e: SeedPerson(
@@ -464,7 +495,7 @@ def load_seed(seed_dir: Path) -> SeedData:
     return SeedData(sources, people, characters, quotes, seasons, films, news, awards)
 
 
-def _check_roles(e: _Entry) -> tuple[str, ...] | None:
+def _check_roles(e: _Entry) -> tuple[str, ...]:
     roles = e.text_list("roles", required=True, non_empty=True)
     for role in roles or ():
         if role not in PERSON_ROLES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import aiosqlite
@@ -10,6 +11,7 @@ import aiosqlite
 from bot.canon.models import Award, Character, Film, Person, Season, Source, StoreStats
 from bot.core.cache import ReadCache
 from bot.core.database import Database
+from bot.core.times import stamp
 from bot.news.models import NewsItem
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ class CanonRepository:
         }
 
     async def _write_seed(self, seed: SeedData) -> None:
+        now = stamp(datetime.now(UTC))  # created_at of the rows this seed adds
         async with self._db.transaction() as db:
             for s in seed.sources:
                 await db.execute(
@@ -101,14 +104,15 @@ class CanonRepository:
                 qid = await self._upsert_id(
                     db,
                     "INSERT INTO quotes (seed_key, text, speaker_id, speaker_name, outlet, said_on,"
-                    " season, context, source_keys, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                    " 'canon') ON CONFLICT(seed_key) DO UPDATE SET text = excluded.text,"
+                    " season, context, source_keys, status, created_at) VALUES (?, ?, ?, ?, ?,"
+                    " ?, ?, ?, ?, 'canon', ?) ON CONFLICT(seed_key) DO UPDATE SET"
+                    " text = excluded.text,"
                     " speaker_id = excluded.speaker_id, speaker_name = excluded.speaker_name,"
                     " outlet = excluded.outlet, said_on = excluded.said_on,"
                     " season = excluded.season, context = excluded.context,"
                     " source_keys = excluded.source_keys RETURNING id",
                     (q.key, q.text, person_ids[q.speaker], names[q.speaker], q.outlet, q.date,
-                     q.season, q.context, json.dumps(q.sources)),
+                     q.season, q.context, json.dumps(q.sources), now),
                 )
                 await db.execute("DELETE FROM quote_characters WHERE quote_id = ?", (qid,))
                 await db.executemany(
@@ -142,13 +146,13 @@ class CanonRepository:
                 # never fanned out to subscribers (only new posts create deliveries).
                 await db.execute(
                     "INSERT INTO news_items (dedupe_key, title, body, url, season, published,"
-                    " source_keys, origin) VALUES (?, ?, ?, ?, ?, ?, ?, 'seed')"
+                    " source_keys, origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'seed', ?)"
                     " ON CONFLICT(dedupe_key) DO UPDATE SET title = excluded.title,"
                     " body = excluded.body, url = excluded.url, season = excluded.season,"
                     " published = excluded.published, source_keys = excluded.source_keys"
                     " WHERE news_items.origin = 'seed'",
                     (f"seed:{n.key}", n.title, n.body, n.url, n.season, n.published,
-                     json.dumps(n.sources)),
+                     json.dumps(n.sources), now),
                 )
             for a in seed.awards:
                 await db.execute(
@@ -164,6 +168,7 @@ class CanonRepository:
     async def _upsert_id(db: aiosqlite.Connection, sql: str, params: tuple) -> int:
         async with db.execute(sql, params) as cursor:
             row = await cursor.fetchone()
+        assert row is not None  # each upsert statement ends in RETURNING id
         return int(row[0])
 
     async def content_version(self) -> tuple[int, int]:

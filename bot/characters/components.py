@@ -13,9 +13,10 @@ big for the database is refused before it reaches a query.
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import discord
+from discord.ext import commands
 
 from bot.core.errors import NO_MENTIONS, report_error
 from bot.core.formatting import BUTTON_LABEL_LIMIT, truncate
@@ -24,6 +25,7 @@ _MAX_ID = 2**63 - 1  # SQLite's largest integer
 BROKEN_BUTTON = "That button doesn't work. Run the command again for a new one."
 
 
+@runtime_checkable
 class CharacterActions(Protocol):
     async def show_character(self, interaction: discord.Interaction, character_id: int) -> None:
         ...
@@ -37,8 +39,9 @@ class CharacterActions(Protocol):
 
 
 def _actions(interaction: discord.Interaction) -> CharacterActions:
-    cog = interaction.client.get_cog("Characters")  # type: ignore[attr-defined]
-    if cog is None:
+    client = interaction.client
+    cog = client.get_cog("Characters") if isinstance(client, commands.Bot) else None
+    if not isinstance(cog, CharacterActions):
         raise RuntimeError("the Characters cog is not loaded")
     return cog
 
@@ -77,6 +80,8 @@ class PickCharacterButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
                           template=r"character:pick:(?P<owner>\d+):(?P<cid>\d+)"):
     """A did-you-mean candidate: pressing it turns the question into that character's card."""
 
+    character_id: int
+
     def __init__(self, owner_id: int, character_id: int, label: str) -> None:
         super().__init__(discord.ui.Button(
             label=truncate(label, BUTTON_LABEL_LIMIT), style=discord.ButtonStyle.primary,
@@ -86,9 +91,10 @@ class PickCharacterButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         self.character_id = character_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> PickCharacterButton:
-        return cls(int(match["owner"]), int(match["cid"]), item.label or "?")
+        label = item.label if isinstance(item, discord.ui.Button) else None
+        return cls(int(match["owner"]), int(match["cid"]), label or "?")
 
     async def run(self, interaction: discord.Interaction) -> None:
         await _actions(interaction).show_character(interaction, self.character_id)
@@ -98,6 +104,8 @@ class ShowQuoteButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
                       template=r"character:quote:(?P<cid>\d+)"):
     """Anyone may ask for a quote by or about the character on the card."""
 
+    character_id: int
+
     def __init__(self, character_id: int) -> None:
         super().__init__(discord.ui.Button(
             label="Show a quote", style=discord.ButtonStyle.secondary,
@@ -106,7 +114,7 @@ class ShowQuoteButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         self.character_id = character_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> ShowQuoteButton:
         return cls(int(match["cid"]))
 
@@ -130,7 +138,7 @@ class PageButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         self.page = page
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> PageButton:
         return cls(int(match["owner"]), int(match["season"]) or None, int(match["page"]),
                    match["dir"])

@@ -12,14 +12,32 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATABASE = PROJECT_ROOT / "data" / "heartstopper.db"
-DEFAULT_SEED_DIR = PROJECT_ROOT / "data"
+# Relative, so resolved against the current directory, like `.env`: where the operator runs the
+# bot (the project folder for `make run`), never inside site-packages. Its folder is made if
+# missing (bot/cli.py); any other DATABASE_PATH's folder must exist.
+DEFAULT_DATABASE = Path("data") / "heartstopper.db"
+SEED_PACKAGE = "heartstopper_seed"  # the repository's data/, shipped in the wheel
+
+
+def packaged_seed_dir() -> Path:
+    """The seed files that came with the bot: the package `heartstopper_seed` (data/ in the
+    repository, mapped by pyproject.toml; an editable install points it back at data/), or
+    data/ beside the code when the bot runs from a checkout that was never installed."""
+    try:
+        root = resources.files(SEED_PACKAGE)
+    except ModuleNotFoundError:
+        return PROJECT_ROOT / "data"
+    return Path(str(root))
+
+
+DEFAULT_SEED_DIR = packaged_seed_dir()
 
 DISCORD_REQUESTS_PER_SECOND = 50  # Discord's global rate limit per bot
 # Sending at exactly Discord's limit overruns it on request jitter alone (the fan-out benchmark
@@ -265,6 +283,12 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
     )
+    if settings.log_format == "json":
+        # One JSON object per line, for log shippers (bot/core/logs.py).
+        from bot.core.logs import JsonFormatter
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     quiet = max(logging.INFO, logging.getLevelName(settings.log_level))
     # discord.py's HTTP debug lines can include request headers; keep them out below DEBUG.
     logging.getLogger("discord.http").setLevel(quiet)

@@ -18,12 +18,13 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -83,6 +84,17 @@ def classify_write_error(error: sqlite3.Error) -> str:
     return "error"
 
 
+# What SQLite says when it cannot make a write now (busy, locked, full, I/O, a damaged file), as
+# against a write that is wrong (a constraint, a closed connection): only the first kind becomes
+# StoreUnavailable; the second is a bug and goes up as it is.
+_REFUSED = (sqlite3.OperationalError, sqlite3.DatabaseError)
+_WRONG = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError,
+          sqlite3.NotSupportedError, sqlite3.DataError)
+
+
+# Awaited with (path, current version, target version) before migrations change a database.
+BeforeMigrating = Callable[[Path, int, int], Awaitable[None]]
+
 # A test's fault hook: called before each write commits; an exception it returns is raised
 # there (the transaction is rolled back), as if SQLite had failed the write.
 WriteFault = Callable[[], BaseException | None]
@@ -125,10 +137,14 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path, *, migrate_to: int | None = None,
-                   create: bool = True) -> Database:
+                   create: bool = True,
+                   before_migrating: BeforeMigrating | None = None) -> Database:
         """Open (and migrate) the database at `path`. With `create` False a missing file is an
         error instead of a new, empty database. Whatever stops the file being used (a folder,
-        a missing folder, not a database, damaged, read-only) is a StoreError that says so."""
+        a missing folder, not a database, damaged, read-only) is a StoreError that says so.
+        `before_migrating(path, current, target)` is awaited before migrations change a
+        database that already has a schema (the automatic backup, bot/core/backups.py); an
+        exception from it stops the open with nothing changed."""
         check_location(path, create=create)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per unit
@@ -146,6 +162,10 @@ class Database:
             await connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             database = cls(connection, path)
             await database._refuse_foreign_schema()
+            if before_migrating is not None:
+                current, target = await database._pending_migration(migrate_to)
+                if current and target > current:
+                    await before_migrating(path, current, target)
             await database.migrate(migrate_to)
             # Opened after the migrations, so it never sees a schema that is about to change.
             reader = await aiosqlite.connect(path, isolation_level=None)
@@ -172,11 +192,19 @@ class Database:
                 "SELECT (SELECT user_version FROM pragma_user_version),"
                 " (SELECT count(*) FROM sqlite_master"
                 "  WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\')") as cursor:
-            version, tables = await cursor.fetchone()
+            row = await cursor.fetchone()
+        assert row is not None  # a SELECT without FROM gives exactly one row
+        version, tables = row
         if version == 0 and tables:
             raise StoreError(
                 f"{self.path} is a SQLite database, but not this bot's (it has tables and no "
                 "schema version). Point DATABASE_PATH at the bot's database, or at a new file.")
+
+    async def _pending_migration(self, target: int | None) -> tuple[int, int]:
+        """The file's schema version and the one `migrate(target)` would bring it to."""
+        migrations = load_migrations()
+        latest = migrations[-1].version if migrations else 0
+        return await self.user_version(), latest if target is None else min(target, latest)
 
     async def close(self) -> None:
         if self.reader is not self.connection:
@@ -220,11 +248,13 @@ class Database:
         (this process's reader never writes, and the writer's own commits do not count)."""
         async with self.connection.execute("PRAGMA data_version") as cursor:
             row = await cursor.fetchone()
+        assert row is not None  # this PRAGMA always gives one row
         return int(row[0])
 
     async def user_version(self) -> int:
         async with self.connection.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
+        assert row is not None  # this PRAGMA always gives one row
         return int(row[0])
 
     async def migrate(self, target: int | None = None) -> list[int]:
@@ -272,7 +302,10 @@ class Database:
                 yield self.connection
                 self._check_fault()
                 await self.connection.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except _WRONG:
+                await self._rollback()
+                raise
+            except _REFUSED as exc:
                 await self._rollback()
                 raise self._unavailable(exc) from exc
             except BaseException:
@@ -302,7 +335,9 @@ class Database:
         rows = await self.reader.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
-    async def fetch_value(self, sql: str, params: tuple | dict = ()) -> object:
+    async def fetch_value(self, sql: str, params: tuple | dict = ()) -> Any:
+        """The first column of the first row, None without a row: typed as any column of an
+        aiosqlite.Row is (Any), for the caller to read as the column it asked for."""
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 
@@ -314,7 +349,9 @@ class Database:
             try:
                 self._check_fault()
                 return list(await self.connection.execute_fetchall(sql, params))
-            except sqlite3.Error as exc:
+            except _WRONG:
+                raise
+            except _REFUSED as exc:
                 raise self._unavailable(exc) from exc
 
     async def repeat_while_changing(self, sql: str, params: tuple | dict = (), *,
@@ -334,7 +371,9 @@ class Database:
                 try:
                     self._check_fault()
                     await self.connection.execute_fetchall(sql, params)
-                except sqlite3.Error as exc:
+                except _WRONG:
+                    raise
+                except _REFUSED as exc:
                     raise self._unavailable(exc) from exc
                 if self.connection.total_changes - before < 2:
                     return runs, True

@@ -74,6 +74,8 @@ class FeedPoller:
         # both find it new.
         self._ingest_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        # Told each fetch's outcome ('ingested', 'not_modified', 'failed', 'disabled').
+        self.on_result: Callable[[str], None] | None = None
 
     # ---- one round ------------------------------------------------------------------------
 
@@ -107,9 +109,13 @@ class FeedPoller:
                         log.exception("polling feed %s failed", feed.id)
                         return PollResult(feed, "failed", error="internal error")
 
-            return list(await asyncio.gather(*(one(f) for f in due)))
+            results = list(await asyncio.gather(*(one(f) for f in due)))
         finally:
             self._busy -= claimed
+        if self.on_result is not None:  # /metrics: fetches by result
+            for result in results:
+                self.on_result(result.outcome)
+        return results
 
     async def _poll(self, feed: Feed, now: datetime) -> PollResult:
         """Fetch and ingest one feed and record how it went. Never raises for what the feed

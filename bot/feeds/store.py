@@ -31,8 +31,8 @@ def _feed(r: aiosqlite.Row) -> Feed:
         id=r["id"], url=r["url"], title=r["title"],
         keywords=tuple(json.loads(r["keywords"] or "[]")), review=bool(r["review"]),
         state=r["state"], primed=bool(r["primed"]),
-        next_fetch_at=_parse(r["next_fetch_at"]),  # type: ignore[arg-type]
-        created_at=_parse(r["created_at"]),  # type: ignore[arg-type]
+        next_fetch_at=_parse(r["next_fetch_at"]),
+        created_at=_parse(r["created_at"]),
         etag=r["etag"], last_modified=r["last_modified"],
         last_fetch_at=_parse(r["last_fetch_at"]), last_ok_at=_parse(r["last_ok_at"]),
         last_new_at=_parse(r["last_new_at"]), failures=r["failures"],
@@ -47,7 +47,7 @@ def _held(r: aiosqlite.Row) -> HeldEntry:
         id=r["id"], feed_id=r["feed_id"], feed_url=r["feed_url"], feed_title=r["feed_title"],
         dedupe_key=r["dedupe_key"], title=r["title"], body=r["body"], url=r["url"],
         published=r["published"], link_key=r["link_key"], title_key=r["title_key"],
-        state=r["state"], created_at=_parse(r["created_at"]),  # type: ignore[arg-type]
+        state=r["state"], created_at=_parse(r["created_at"]),
         item_id=r["item_id"], decided_by=r["decided_by"],
         decided_at=_parse(r["decided_at"]), note=r["note"],
     )
@@ -93,7 +93,7 @@ async def _fingerprint(db: aiosqlite.Connection, fp: Fingerprint) -> None:
     # must not count as a recent headline.
     await db.execute(
         "INSERT INTO news_item_fingerprints (item_id, link_key, title_key, created_at)"
-        " SELECT id, ?, ?, strftime('%Y-%m-%dT%H:%M:%S.000000Z', created_at)"
+        " SELECT id, ?, ?, created_at"
         " FROM news_items WHERE id = ? ON CONFLICT(item_id) DO NOTHING",
         (fp.link_key, fp.title_key, fp.item_id),
     )
@@ -152,7 +152,7 @@ class FeedsRepository:
     async def next_due(self) -> datetime | None:
         value = await self._db.fetch_value(
             "SELECT MIN(next_fetch_at) FROM feeds WHERE state = 'active'")
-        return _parse(value)  # type: ignore[arg-type]
+        return _parse(value)
 
     async def remove(self, feed_id: int) -> Feed | None:
         """Stop following a feed; what it had shown and held for review goes with it."""
@@ -191,8 +191,8 @@ class FeedsRepository:
         `disabled_reason`."""
         when = stamp(now)
         async with self._db.transaction() as db:
-            before = await db.execute_fetchall(
-                "SELECT state FROM feeds WHERE id = ?", (feed_id,))
+            before = list(await db.execute_fetchall(
+                "SELECT state FROM feeds WHERE id = ?", (feed_id,)))
             if not before:
                 return None  # removed while it was being fetched
             await db.execute(
@@ -336,7 +336,7 @@ class FeedsRepository:
         value = await self._db.fetch_value(
             "SELECT COUNT(*) FROM feed_held_entries WHERE state = 'pending'"
             " AND (? IS NULL OR feed_id = ?)", (feed_id, feed_id))
-        return int(value or 0)  # type: ignore[arg-type]
+        return int(value or 0)
 
     async def decide(self, held_id: int, state: str, *, by: int, now: datetime,
                      fingerprint: Fingerprint | None = None, note: str | None = None) -> bool:

@@ -26,6 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from bot.core.database import StoreUnavailable
+from bot.core.logs import delivery_context
 from bot.news.budget import next_publish_slot
 from bot.news.failures import Failure, Verdict, classify
 from bot.news.health import EngineHealth
@@ -78,6 +79,8 @@ class NewsEngine:
         self._recorder: asyncio.Task[None] | None = None
         self._store_trouble_since: float | None = None  # loop time of a failing streak
         self._next_sweep = 0.0
+        self._draining = False  # set by drain(): claim nothing more
+        self._working: set[int] = set()  # delivery ids a worker has taken off the queue
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -106,10 +109,66 @@ class NewsEngine:
             return
         self.run_id = secrets.token_hex(8)
         self._held.clear()
+        self._working.clear()
+        self._draining = False
         self._queue = asyncio.Queue(maxsize=self.timing.workers * 2)
         self._tasks = [asyncio.create_task(self._dispatch(), name="news-dispatcher")]
         self._tasks += [asyncio.create_task(self._work(), name=f"news-worker-{i}")
                         for i in range(self.timing.workers)]
+
+    async def drain(self, within: float) -> int:
+        """Stop gracefully: claim nothing more, hand deliveries claimed but not started back
+        to the outbox (as they were: never tried by this run), let the sends in flight finish
+        and their outcomes be written for up to `within` seconds, then stop. Returns how many
+        deliveries were handed back: those not started, and those still unfinished at the
+        deadline, which stay in flight in the store with their nonce and are resumed by the
+        next start without being posted twice."""
+        if not self.running:
+            await self.stop()
+            return 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        self._draining = True
+        self._wakeup.set()
+        dispatcher = next((t for t in self._tasks if t.get_name() == "news-dispatcher"), None)
+        if dispatcher is not None and not dispatcher.done():
+            # It returns at its next look; a claim under way is let finish (then handed back).
+            await asyncio.wait({dispatcher}, timeout=max(deadline - loop.time(), 0.0) / 2)
+            if not dispatcher.done():
+                dispatcher.cancel()
+        not_started: list[DeliveryJob] = []
+        while not self._queue.empty():
+            not_started.append(self._queue.get_nowait())
+            self._queue.task_done()
+        # Rows of this run that no worker holds (a claim cut short, or the jobs just taken off
+        # the queue) go back as they were, without counting a try.
+        for job in not_started:
+            self._held.discard(job.delivery.id)
+        returned = 0
+        now = self._clock()
+        for job in not_started:
+            try:
+                await self.store.news.retry_later(
+                    job.delivery.id, now, job.delivery.last_error,
+                    publishing=job.delivery.state == "publishing", refund=True)
+            except Exception as exc:  # stays in flight: the next start requeues it
+                log.debug("news: could not hand delivery %s back: %s", job.delivery.id, exc)
+            returned += 1
+        # Sends in flight finish (and outcomes the database refused get written) until the
+        # deadline.
+        while (self._working or self._unrecorded) and loop.time() < deadline:
+            # Workers set the wake-up event as each job ends; the recorder as its writes land.
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(deadline - loop.time(), 0.25)):
+                    await self._wakeup.wait()
+        interrupted = len(self._held)
+        await self.stop()
+        handed_back = returned + interrupted
+        log.info("news engine stopped: %d deliveries handed back to the outbox (%d not "
+                 "started, %d unfinished at the %.0f s deadline); the next start resumes them",
+                 handed_back, returned, interrupted, within)
+        return handed_back
 
     async def stop(self) -> None:
         """Stop at once. Whatever is in flight stays marked so in the store and is resumed at
@@ -120,12 +179,12 @@ class NewsEngine:
             self._recorder = None
         pending = set(tasks)
         for _ in range(5):
+            if not pending:  # never started, or already stopped (a drain stops it too)
+                break
             for task in pending:
                 task.cancel()
             _, pending = await asyncio.wait(pending, timeout=1.0)
-            if not pending:
-                break
-        else:
+        if pending:
             log.error("news engine tasks did not stop: %s", [t.get_name() for t in pending])
         if self._unrecorded:
             log.warning("news engine stopped with %d outcomes not written (the database kept "
@@ -172,6 +231,8 @@ class NewsEngine:
             log.info("resuming %d news deliveries that were in flight at the last stop", resumed)
         self._next_sweep = asyncio.get_running_loop().time() + self.timing.sweep_every
         while True:
+            if self._draining:
+                return
             try:
                 await self._sweep_if_due()
                 timeout = await self._dispatch_once()
@@ -233,6 +294,8 @@ class NewsEngine:
     async def _work(self) -> None:
         while True:
             job = await self._queue.get()
+            self._working.add(job.delivery.id)
+            token = delivery_context.set(job.delivery.id)
             try:
                 if job.delivery.state == "publishing":
                     await self._publish(job)
@@ -244,6 +307,8 @@ class NewsEngine:
                 log.exception("news delivery %s failed unexpectedly", job.delivery.id)
                 await self._requeue_after_bug(job)
             finally:
+                delivery_context.reset(token)
+                self._working.discard(job.delivery.id)
                 if job.delivery.id not in self._unrecorded:
                     self._held.discard(job.delivery.id)
                 self._queue.task_done()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiosqlite
 
@@ -123,7 +123,7 @@ class NewsRepository:
                 " ON CONFLICT(dedupe_key) DO NOTHING RETURNING id",
                 (draft.dedupe_key, draft.title, draft.body, draft.url, draft.season,
                  draft.published, json.dumps(list(draft.source_keys)), draft.origin,
-                 now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+                 when),
             ) as cursor:
                 inserted = await cursor.fetchone()
             count = 0
@@ -345,7 +345,7 @@ class NewsRepository:
             "   WHERE state IN ('publish_pending', 'publishing') GROUP BY subscription_id"
             ") q ON q.head = d.id WHERE d.state IN ('pending', 'publish_pending')"
         )
-        return _parse(value)  # type: ignore[arg-type]
+        return _parse(value)
 
     async def mark_sent(self, delivery_id: int, message_id: int, now: datetime, *,
                         then_publish: bool) -> None:
@@ -457,7 +457,7 @@ class NewsRepository:
             " AND published_at IS NOT NULL AND published_at >= ? ORDER BY published_at",
             (subscription_id, stamp(since)),
         )
-        return [_parse(r[0]) for r in rows]  # type: ignore[misc]
+        return [_parse(r[0]) for r in rows]
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -480,7 +480,7 @@ class NewsRepository:
         value = await self._db.fetch_value(
             f"SELECT COUNT(*) FROM news_deliveries WHERE state IN {_OPEN}"
         )
-        return int(value or 0)  # type: ignore[arg-type]
+        return int(value or 0)
 
     async def status(self) -> NewsStatus:
         items = await self._db.fetch_all(
@@ -496,5 +496,5 @@ class NewsRepository:
             deliveries={s: 0 for s in DELIVERY_STATES} | {r[0]: r[1] for r in deliveries},
             subscriptions={s: 0 for s in ("active", "paused", "ended")}
             | {r[0]: r[1] for r in subscriptions},
-            oldest_open_at=_parse(oldest),  # type: ignore[arg-type]
+            oldest_open_at=_parse(oldest),
         )

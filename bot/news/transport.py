@@ -118,8 +118,9 @@ class DiscordTransport:
         text = pause_notice(sub.channel_id, missing=missing_post_permissions(perms)
                             if perms is not None else [], reason=reason)
         targets: list[tuple[str, Callable[[], Awaitable[object]]]] = []
-        if channel is not None and perms is not None and can_speak(perms):
-            targets.append(("the channel", lambda: channel.send(text,  # type: ignore[union-attr]
+        if (isinstance(channel, discord.abc.Messageable) and perms is not None
+                and can_speak(perms)):
+            targets.append(("the channel", lambda: channel.send(text,
                                                                 allowed_mentions=NO_MENTIONS)))
         system = guild.system_channel if guild is not None else None
         if system is not None and system.id != sub.channel_id:
@@ -127,9 +128,9 @@ class DiscordTransport:
             if system_perms is not None and can_speak(system_perms):
                 targets.append(("the system channel",
                                 lambda: system.send(text, allowed_mentions=NO_MENTIONS)))
-        if sub.subscribed_by is not None:
-            targets.append(("the member who subscribed", lambda: self._dm(sub.subscribed_by,
-                                                                          text)))
+        subscriber = sub.subscribed_by
+        if subscriber is not None:
+            targets.append(("the member who subscribed", lambda: self._dm(subscriber, text)))
         for where, attempt in targets:
             try:
                 await self._request(attempt)

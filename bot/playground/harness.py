@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from bot.canon.seeding import load_seed
 from bot.client import HeartstopperBot
@@ -23,7 +24,8 @@ class BotRunner:
     """One bot process's worth of state (store + client) on a running emulator."""
 
     def __init__(self, emu: Emulator, settings: Settings, *,
-                 clock: Callable[[], datetime] | None = None, **bot_options: object) -> None:
+                 clock: Callable[[], datetime] | None = None, **bot_options: Any) -> None:
+        # `bot_options`: HeartstopperBot's keyword arguments (and through it commands.Bot's).
         self.emu = emu
         self.settings = settings
         self.clock = clock

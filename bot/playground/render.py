@@ -185,7 +185,7 @@ def render_select(select: Mapping[str, Any]) -> str:
         options = " | ".join(o.get("label", "") for o in select.get("options") or [])
         text = f"<{placeholder}: {options}>"
     else:
-        text = f"<{placeholder}: any {ENTITY_SELECTS.get(select.get('type'), 'item')}>"
+        text = f"<{placeholder}: any {ENTITY_SELECTS.get(select.get('type', 0), 'item')}>"
     return text + (" (disabled)" if select.get("disabled") else "")
 
 

@@ -127,7 +127,9 @@ def _suggest_options(line: str, base: str, rest: str, path: str, node: Definitio
         return Suggestions(note=f"/{path} takes no options: press Enter to run it")
     names = list(declared) + ([AS_OPTION] if AS_OPTION not in declared else [])
     split = split_options(rest, names, lenient=True)
-    word = _LAST_WORD.search(rest).group(1)  # type: ignore[union-attr]
+    last_word = _LAST_WORD.search(rest)
+    assert last_word is not None  # (\S*)$ matches every string, if only the empty end
+    word = last_word.group(1)
     given = {o.name for o in split.options}
     if not split.options:
         if ":" in word:

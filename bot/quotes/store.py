@@ -20,6 +20,7 @@ import aiosqlite
 from bot.canon.models import Person, Source
 from bot.core.cache import ReadCache, SpeakerNames, fold
 from bot.core.database import Database
+from bot.core.times import parse_stamp, stamp
 from bot.quotes.models import (
     DailyQuoteSchedule,
     Quote,
@@ -133,12 +134,8 @@ def _json_list(text: str | None) -> tuple:
     return tuple(json.loads(text)) if text and text != "[]" else ()
 
 
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _utc(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+def _now() -> str:
+    return stamp(datetime.now(UTC))
 
 
 def _filter_sql(flt: QuoteFilter) -> tuple[str, dict[str, object]]:
@@ -183,7 +180,9 @@ class QuotesRepository:
         armed, rows, disarmed = await asyncio.gather(
             reader.set_progress_handler(budget, self.search_check_steps),
             reader.execute_fetchall(sql, params),
-            reader.set_progress_handler(None, self.search_check_steps),
+            reader.set_progress_handler(  # None removes it, as in sqlite3
+                None,  # type: ignore[arg-type]  # aiosqlite's annotation lacks None
+                self.search_check_steps),
             return_exceptions=True,
         )
         for outcome in (armed, disarmed):
@@ -545,10 +544,12 @@ class QuotesRepository:
         async with self._db.transaction() as db:
             async with db.execute(
                 "INSERT INTO quotes (text, speaker_id, speaker_name, source_text, status,"
-                " guild_id, submitted_by) VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
-                (text, speaker_id, speaker_name, source_text, guild_id, user_id),
+                " guild_id, submitted_by, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)"
+                " RETURNING id",
+                (text, speaker_id, speaker_name, source_text, guild_id, user_id, _now()),
             ) as cursor:
                 row = await cursor.fetchone()
+            assert row is not None  # INSERT ... RETURNING gives the new row
             quote_id = int(row[0])
             await db.execute(
                 "INSERT INTO quote_submissions (quote_id, near_duplicate_of) VALUES (?, ?)",
@@ -624,8 +625,8 @@ class QuotesRepository:
                 return False
             await db.execute(
                 "UPDATE quote_submissions SET reviewer_id = ?, reason = ?,"
-                " decided_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE quote_id = ?",
-                (reviewer_id, None if approve else reason, quote_id),
+                " decided_at = ? WHERE quote_id = ?",
+                (reviewer_id, None if approve else reason, _now(), quote_id),
             )
         return True
 
@@ -660,10 +661,10 @@ class QuotesRepository:
     async def set_reviewer_role(self, guild_id: int, role_id: int | None) -> None:
         async with self._db.transaction() as db:
             await db.execute(
-                "INSERT INTO quote_settings (guild_id, reviewer_role_id) VALUES (?, ?)"
-                " ON CONFLICT(guild_id) DO UPDATE SET reviewer_role_id = excluded.reviewer_role_id,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-                (guild_id, role_id),
+                "INSERT INTO quote_settings (guild_id, reviewer_role_id, updated_at)"
+                " VALUES (?, ?, ?) ON CONFLICT(guild_id) DO UPDATE SET"
+                " reviewer_role_id = excluded.reviewer_role_id, updated_at = excluded.updated_at",
+                (guild_id, role_id, _now()),
             )
 
     # ---- quote of the day ----------------------------------------------------------------
@@ -673,7 +674,7 @@ class QuotesRepository:
         posted = r["last_posted_on"]
         return DailyQuoteSchedule(
             guild_id=r["guild_id"], channel_id=r["channel_id"], local_time=r["local_time"],
-            timezone=r["timezone"], next_due=_utc(r["next_due"]),
+            timezone=r["timezone"], next_due=parse_stamp(r["next_due"]),
             last_posted_on=date.fromisoformat(posted) if posted else None,
             last_error=r["last_error"],
         )
@@ -690,12 +691,13 @@ class QuotesRepository:
         async with self._db.transaction() as db:
             await db.execute(
                 "INSERT INTO quote_daily (guild_id, channel_id, local_time, timezone, next_due,"
-                " set_by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(guild_id) DO UPDATE SET"
+                " set_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(guild_id) DO UPDATE SET"
                 " channel_id = excluded.channel_id, local_time = excluded.local_time,"
                 " timezone = excluded.timezone, next_due = excluded.next_due,"
                 " set_by = excluded.set_by, last_error = NULL,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-                (guild_id, channel_id, local_time, timezone, _utc_text(next_due), set_by),
+                " updated_at = excluded.updated_at",
+                (guild_id, channel_id, local_time, timezone, stamp(next_due), set_by, _now()),
             )
         schedule = await self.daily(guild_id)
         assert schedule is not None
@@ -709,7 +711,7 @@ class QuotesRepository:
 
     async def due_daily(self, now: datetime) -> list[DailyQuoteSchedule]:
         rows = await self._db.fetch_all(
-            "SELECT * FROM quote_daily WHERE next_due <= ? ORDER BY next_due", (_utc_text(now),)
+            "SELECT * FROM quote_daily WHERE next_due <= ? ORDER BY next_due", (stamp(now),)
         )
         return [self._schedule(r) for r in rows]
 
@@ -725,8 +727,8 @@ class QuotesRepository:
             " last_posted_on = COALESCE(?, last_posted_on)"
             " WHERE guild_id = ? AND next_due = ? AND channel_id = ?"
             " AND last_posted_on IS ?",
-            (_utc_text(next_due), posted_on.isoformat() if posted_on else None,
-             schedule.guild_id, _utc_text(schedule.next_due), schedule.channel_id,
+            (stamp(next_due), posted_on.isoformat() if posted_on else None,
+             schedule.guild_id, stamp(schedule.next_due), schedule.channel_id,
              schedule.last_posted_on.isoformat() if schedule.last_posted_on else None),
         ) as cursor:
             return cursor.rowcount > 0
@@ -738,9 +740,9 @@ class QuotesRepository:
             await db.execute(
                 "UPDATE quote_daily SET next_due = ?, last_posted_on = ?"
                 " WHERE guild_id = ? AND next_due = ? AND last_posted_on = ?",
-                (_utc_text(claimed.next_due),
+                (stamp(claimed.next_due),
                  claimed.last_posted_on.isoformat() if claimed.last_posted_on else None,
-                 claimed.guild_id, _utc_text(claimed_next_due), posted_on.isoformat()),
+                 claimed.guild_id, stamp(claimed_next_due), posted_on.isoformat()),
             )
 
     async def record_daily_error(self, guild_id: int, error: str | None) -> None:

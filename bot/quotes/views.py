@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import discord
+from discord.ext import commands
 
 from bot.core.errors import report_error
 from bot.core.ui import BaseView, OwnedView
@@ -39,6 +41,14 @@ class AnotherRequest:
                 f"{'p' if self.by_speaker else ''}:{self.character_id or ''}:{self.season or ''}")
 
 
+@runtime_checkable
+class QuoteActions(Protocol):
+    """What the Quotes cog does for these buttons (bot/ imports nothing from cogs/)."""
+
+    async def another(self, interaction: discord.Interaction, request: AnotherRequest) -> None:
+        ...
+
+
 class AnotherButton(discord.ui.DynamicItem[discord.ui.Button],
                     template=r"quote:another:(?P<owner>\d+):(?P<quote>\d+):(?P<person>p?)"
                              r":(?P<character>\d*):(?P<season>\d*)"):
@@ -51,7 +61,7 @@ class AnotherButton(discord.ui.DynamicItem[discord.ui.Button],
         self.request = request
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> AnotherButton:
         return cls(AnotherRequest(
             owner_id=int(match["owner"]), shown_quote_id=int(match["quote"]),
@@ -71,8 +81,9 @@ class AnotherButton(discord.ui.DynamicItem[discord.ui.Button],
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
-            cog = interaction.client.get_cog("Quotes")  # type: ignore[attr-defined]
-            if cog is None:
+            client = interaction.client
+            cog = client.get_cog("Quotes") if isinstance(client, commands.Bot) else None
+            if not isinstance(cog, QuoteActions):
                 raise RuntimeError("the Quotes cog is not loaded")
             await cog.another(interaction, self.request)
         except Exception as error:
@@ -162,5 +173,6 @@ class RejectForm(discord.ui.Modal):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await self._on_decide(interaction, self.quote_id, False, self.reason.value or None)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+    async def on_error(  # type: ignore[override]  # discord.py: Modal.on_error drops BaseView's item
+            self, interaction: discord.Interaction, error: Exception, /) -> None:
         await report_error(interaction, error)

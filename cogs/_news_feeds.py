@@ -1,8 +1,9 @@
 """/news feed add|list|remove and /news review: bot owners follow RSS/Atom feeds whose new
 entries become news items, posted through the same outbox as everything else.
 
-Loads after cogs/news.py (modules load in alphabetical order) and attaches its commands to that
-module's /news group. The poller (bot/feeds/) starts and stops with this cog.
+Not an extension of its own (the leading underscore keeps the loader away): cogs/news.py sets it
+up, handing it the /news group and the engine's publish. The poller (bot/feeds/) starts and stops
+with this cog.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import HeartstopperBot
+from bot.core.checks import require_bot_owner
 from bot.core.errors import NO_MENTIONS, UserFacingError
 from bot.core.formatting import CHOICES_MAX
 from bot.core.ui import OwnedView
@@ -43,8 +45,7 @@ NOT_AN_OWNER = ("Only the bot's owners can manage feeds: what they bring in goes
 
 
 async def require_owner(bot: commands.Bot, interaction: discord.Interaction) -> None:
-    if not await bot.is_owner(interaction.user):
-        raise UserFacingError(NOT_AN_OWNER)
+    await require_bot_owner(bot, interaction, NOT_AN_OWNER)
 
 
 class ReviewView(OwnedView):
@@ -235,11 +236,3 @@ class NewsFeeds(commands.Cog):
         told = await tell_owners(self.bot, self.bot.settings.owner_ids,
                                  feed_disabled_notice(feed))
         log.info("told %d owner(s) that feed %s was disabled", told, feed.id)
-
-
-async def setup(bot: HeartstopperBot) -> None:
-    news = bot.tree.get_command("news")
-    news_cog = bot.get_cog("News")
-    if not isinstance(news, app_commands.Group) or news_cog is None:
-        raise RuntimeError("cogs.news_feeds attaches to /news: cogs.news must load first")
-    await bot.add_cog(NewsFeeds(bot, news, news_cog.engine.publish))  # type: ignore[attr-defined]

@@ -1,0 +1,129 @@
+"""What the bot counts, for Prometheus (`GET /metrics`, see health_server.py).
+
+Every metric lives in a `CollectorRegistry` the bot owns (never prometheus_client's global one),
+so several bots in one process (the tests) keep their own numbers. Counters and the histogram
+move as things happen; what the database knows (deliveries by state, the outbox) and what
+discord.py knows (latency, servers) is read when /metrics is scraped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+import aiohttp
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+if TYPE_CHECKING:
+    import discord
+
+    from bot.client import HeartstopperBot
+
+# Interactions are answered within Discord's 3 s deadline, most within a few milliseconds.
+INTERACTION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class BotMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.interactions = Counter(
+            "heartstopper_interactions", "Slash commands and autocompletes handled, by command "
+            "and outcome (ok, refused: a user-facing refusal or a failed check, error: a bug)",
+            ["command", "kind", "outcome"], registry=r)
+        self.interaction_seconds = Histogram(
+            "heartstopper_interaction_seconds", "Time from the interaction reaching the command "
+            "tree to its handler returning", ["kind"], buckets=INTERACTION_BUCKETS, registry=r)
+        self.news_deliveries = Gauge(
+            "heartstopper_news_deliveries", "News deliveries in the database, by state",
+            ["state"], registry=r)
+        self.outbox_depth = Gauge(
+            "heartstopper_news_outbox_depth",
+            "News deliveries not finished yet (waiting, paused or in flight)", registry=r)
+        self.oldest_pending = Gauge(
+            "heartstopper_news_oldest_pending_seconds",
+            "Age of the oldest unfinished news delivery (0 when there is none)", registry=r)
+        self.news_unrecorded = Gauge(
+            "heartstopper_news_unrecorded_outcomes", "Delivery outcomes the database refused "
+            "and the engine keeps in memory, writing them again until they land", registry=r)
+        self.rate_limited = Counter(
+            "heartstopper_discord_rate_limited", "HTTP 429 answers received from Discord, by "
+            "scope (global, user, shared)", ["scope"], registry=r)
+        self.feed_fetches = Counter(
+            "heartstopper_feed_fetches", "Feed fetches by result (ingested, not_modified, "
+            "failed, disabled)", ["result"], registry=r)
+        self.gateway_latency = Gauge(
+            "heartstopper_gateway_latency_seconds", "Gateway heartbeat latency per shard",
+            ["shard"], registry=r)
+        self.guilds = Gauge("heartstopper_guilds", "Servers the bot is in", registry=r)
+        self.store_writes_failed = Gauge(
+            "heartstopper_store_write_failures",
+            "Writes the database refused since start (busy, full, I/O)", registry=r)
+
+    # ---- as things happen -------------------------------------------------------------------
+
+    def interaction_done(self, command: str, kind: str, outcome: str, seconds: float) -> None:
+        self.interactions.labels(command=command, kind=kind, outcome=outcome).inc()
+        self.interaction_seconds.labels(kind=kind).observe(seconds)
+
+    def feed_fetched(self, result: str) -> None:
+        self.feed_fetches.labels(result=result).inc()
+
+    def http_trace(self) -> aiohttp.TraceConfig:
+        """For discord.py's HTTP client (`http_trace=`): counts every 429 it receives, whether
+        discord.py then waits and retries by itself or raises RateLimited."""
+        trace = aiohttp.TraceConfig()
+
+        async def on_request_end(session: aiohttp.ClientSession, context: SimpleNamespace,
+                                 params: aiohttp.TraceRequestEndParams) -> None:
+            if params.response.status == 429:
+                headers = params.response.headers
+                scope = headers.get("X-RateLimit-Scope") or (
+                    "global" if headers.get("X-RateLimit-Global") else "unknown")
+                self.rate_limited.labels(scope=scope.lower()).inc()
+
+        trace.on_request_end.append(on_request_end)
+        return trace
+
+    # ---- read at scrape time ----------------------------------------------------------------
+
+    async def refresh(self, bot: HeartstopperBot) -> None:
+        status = await bot.store.news.status()
+        for state, count in status.deliveries.items():
+            self.news_deliveries.labels(state=state).set(count)
+        self.outbox_depth.set(await bot.store.news.open_deliveries())
+        self.oldest_pending.set(_age(bot.clock(), status.oldest_open_at))
+        engine = news_engine(bot)
+        self.news_unrecorded.set(0 if engine is None else engine.health().unrecorded)
+        self.store_writes_failed.set(bot.store.database.write_failures)
+        self.gateway_latency.clear()
+        for shard_id, latency in _latencies(bot):
+            if latency == latency and latency != float("inf"):  # NaN/inf before a heartbeat
+                self.gateway_latency.labels(shard=str(shard_id)).set(latency)
+        self.guilds.set(len(bot.guilds))
+
+    async def exposition(self, bot: HeartstopperBot) -> bytes:
+        await self.refresh(bot)
+        return generate_latest(self.registry)
+
+
+def _age(now: datetime, since: datetime | None) -> float:
+    return 0.0 if since is None else max((now - since).total_seconds(), 0.0)
+
+
+def _latencies(bot: discord.Client) -> list[tuple[int, float]]:
+    latencies = getattr(bot, "latencies", None)  # AutoShardedClient: one per shard
+    if latencies is not None:
+        return list(latencies)
+    return [(bot.shard_id or 0, bot.latency)]
+
+
+def news_engine(bot: HeartstopperBot):  # -> NewsEngine | None
+    from bot.news.engine import NewsEngine
+
+    for cog in bot.cogs.values():
+        engine = getattr(cog, "engine", None)
+        if isinstance(engine, NewsEngine):
+            return engine
+    return None

@@ -11,7 +11,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.core.backups import (
     BackupResult,
@@ -27,6 +29,7 @@ from bot.store import Store, StoreError, load_migrations
 from emulator import default_config
 from emulator.testing import running_emulator
 from tests.cli_helpers import LATEST, cli, corrupt_table_page, only_error_line
+from tests.test_service_health_metrics import free_port
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
@@ -162,7 +165,8 @@ def test_a_failed_backup_stops_the_migration(tmp_path: Path, db_path: Path,
 async def test_the_running_bot_backs_up_and_news_status_shows_it(settings: Settings,
                                                                  tmp_path: Path) -> None:
     folder = tmp_path / "backups"
-    settings = dataclasses.replace(settings, backup_dir=folder, backup_keep=2)
+    settings = dataclasses.replace(settings, backup_dir=folder, backup_keep=2,
+                                   metrics_port=free_port())
     async with running_emulator(default_config()) as emu:
         runner = BotRunner(emu, emulator_settings(settings, emu))
         bot = await runner.start()
@@ -177,6 +181,16 @@ async def test_the_running_bot_backs_up_and_news_status_shows_it(settings: Setti
             status = await emu.invoke("news status", guild_id=guild, user="owner")
             text = str(status.embed)
             assert "Last backup" in text and "**ok**" in text and result.path.name in text
+            async with aiohttp.ClientSession() as http:
+                url = f"http://127.0.0.1:{settings.metrics_port}/metrics"
+                async with http.get(url) as response:
+                    samples = {(x.name, tuple(sorted(x.labels.items()))): x.value
+                               for family in text_string_to_metric_families(await response.text())
+                               for x in family.samples}
+            assert samples[("heartstopper_backup_last_ok", ())] == 1
+            assert samples[("heartstopper_backups", (("result", "ok"),))] >= 1
+            assert samples[("heartstopper_backup_last_timestamp_seconds", ())] == pytest.approx(
+                result.at.timestamp())
             backups.last = BackupResult(datetime.now(UTC), False, None, "the disk is full.")
             status = await emu.invoke("news status", guild_id=guild, user="owner")
             assert "**failed**" in str(status.embed) and "the disk is full." in str(status.embed)

@@ -57,6 +57,17 @@ class BotMetrics:
             "heartstopper_gateway_latency_seconds", "Gateway heartbeat latency per shard",
             ["shard"], registry=r)
         self.guilds = Gauge("heartstopper_guilds", "Servers the bot is in", registry=r)
+        self.backup_last_time = Gauge(
+            "heartstopper_backup_last_timestamp_seconds",
+            "When the last automatic backup was made or tried (Unix time; 0: none yet)",
+            registry=r)
+        self.backup_last_ok = Gauge(
+            "heartstopper_backup_last_ok",
+            "1 if the last automatic backup was written and checked, 0 if it failed or none was "
+            "made yet", registry=r)
+        self.backups = Gauge(
+            "heartstopper_backups", "Automatic backups since start, by result (ok, failed)",
+            ["result"], registry=r)
         self.store_writes_failed = Gauge(
             "heartstopper_store_write_failures",
             "Writes the database refused since start (busy, full, I/O)", registry=r)
@@ -102,6 +113,12 @@ class BotMetrics:
             if latency == latency and latency != float("inf"):  # NaN/inf before a heartbeat
                 self.gateway_latency.labels(shard=str(shard_id)).set(latency)
         self.guilds.set(len(bot.guilds))
+        backups = bot.backups
+        last = backups.last if backups is not None else None
+        self.backup_last_time.set(0 if last is None else last.at.timestamp())
+        self.backup_last_ok.set(1 if last is not None and last.ok else 0)
+        self.backups.labels(result="ok").set(backups.made if backups is not None else 0)
+        self.backups.labels(result="failed").set(backups.failed if backups is not None else 0)
 
     async def exposition(self, bot: HeartstopperBot) -> bytes:
         await self.refresh(bot)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import discord
 
 from bot.canon.models import StoreStats
-from bot.core.formatting import plural
-
-BRAND_COLOUR = discord.Colour.from_rgb(233, 116, 160)
+from bot.core.formatting import BRAND_COLOUR, plural
 
 
 def about_embed(stats: StoreStats, guild_count: int) -> discord.Embed:

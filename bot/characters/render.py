@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.canon.about import BRAND_COLOUR
 from bot.canon.models import Character, Season, Source
 from bot.characters.index import Match
 from bot.core.formatting import (
+    BRAND_COLOUR,
     EMBED_DESCRIPTION_LIMIT,
     EMBED_FIELD_VALUE_LIMIT,
     EMBED_FOOTER_LIMIT,

@@ -7,6 +7,9 @@ import re
 
 import discord
 
+# Every embed's colour: one place, so the features' cards match.
+BRAND_COLOUR = discord.Colour.from_rgb(233, 116, 160)
+
 ELLIPSIS = "…"
 
 # Discord's limits (see shared notes): a request over any of these is rejected with 50035.

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import discord
 
-from bot.canon.about import BRAND_COLOUR
 from bot.core.formatting import (
+    BRAND_COLOUR,
     CHOICE_NAME_LIMIT,
     CONTENT_LIMIT,
     EMBED_DESCRIPTION_LIMIT,

@@ -14,8 +14,8 @@ from urllib.parse import urlparse
 
 import discord
 
-from bot.canon.about import BRAND_COLOUR
 from bot.core.formatting import (
+    BRAND_COLOUR,
     EMBED_DESCRIPTION_LIMIT,
     EMBED_FIELD_VALUE_LIMIT,
     EMBED_TITLE_LIMIT,

@@ -9,7 +9,7 @@ import pkgutil
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import discord
 import yarl
@@ -23,9 +23,12 @@ from bot.core.config import Settings
 from bot.core.errors import report_error, user_message
 from bot.core.health_server import HealthServer
 from bot.core.logs import interaction_context
-from bot.core.metrics import BotMetrics, news_engine
+from bot.core.metrics import BotMetrics
 from bot.core.text import without_lone_surrogates
 from bot.store import Store
+
+if TYPE_CHECKING:  # the engine module imports the store, which imports every feature
+    from bot.news.engine import NewsEngine
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +161,9 @@ class HeartstopperBot(commands.Bot):
         # Automatic backups (cogs/backups.py sets it): .last, .made, .failed for metrics.
         self.backups: Backups | None = None
         self.metrics = metrics
+        # The news feature's engine, handed in by cogs/news.py when it loads: what a graceful
+        # stop drains and what /healthz and /metrics read.
+        self.news_engine: NewsEngine | None = None
         self.health_server: HealthServer | None = None
         self.stopping = False  # set by shutdown(): finishing what is in flight
 
@@ -165,7 +171,6 @@ class HeartstopperBot(commands.Bot):
         for extension in self._extensions:
             await self.load_extension(extension)
         log.info("loaded %d feature modules", len(self._extensions))
-        self._observe_feed_fetches()
         if self.settings.metrics_port is not None and self.run_services:
             server = HealthServer(self, self.settings.metrics_host, self.settings.metrics_port)
             await server.start()
@@ -184,14 +189,6 @@ class HeartstopperBot(commands.Bot):
     async def on_ready(self) -> None:
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
 
-    def _observe_feed_fetches(self) -> None:
-        from bot.feeds.poller import FeedPoller
-
-        for cog in self.cogs.values():
-            poller = getattr(cog, "poller", None)
-            if isinstance(poller, FeedPoller):
-                poller.on_result = self.metrics.feed_fetched
-
     async def shutdown(self, drain: float = GRACEFUL_DRAIN_SECONDS) -> int:
         """Stop gracefully (SIGTERM, SIGINT): claim no more news deliveries, let the sends in
         flight finish for up to `drain` seconds and hand the rest back to the outbox, then
@@ -202,7 +199,7 @@ class HeartstopperBot(commands.Bot):
         self.stopping = True
         log.info("stopping: letting news sends in flight finish (at most %g s)", drain)
         handed_back = 0
-        engine = news_engine(self)
+        engine = self.news_engine
         try:
             if engine is not None:
                 handed_back = await engine.drain(drain)

@@ -204,6 +204,7 @@ class NewsFeeds(commands.Cog):
                                  clock=bot.clock, timing=timing,
                                  notify_disabled=self._tell_disabled,
                                  ready=bot.wait_until_ready)
+        self.poller.on_result = bot.metrics.feed_fetched  # /metrics: fetches by result
         self.review = FeedReview(bot.store, publish=publish, clock=bot.clock, timing=timing)
         self._commands: list[app_commands.Command | app_commands.Group] = [
             FeedCommands(self), _review_command(self)]

@@ -167,7 +167,7 @@ class Characters(commands.Cog):
         if card is None:
             raise UserFacingError(f"There is no season {number}. "
                                   f"{await self._season_range_text()}")
-        news = await self.store.canon.news(limit=50, season=number)
+        news = await self.store.news.latest(50, season=number)
         before_release = [n for n in reversed(news)
                           if card.release_date is None or n.published < card.release_date]
         watched = await self.store.guilds.watched_season(interaction.guild_id)

@@ -110,6 +110,7 @@ class News(commands.GroupCog, name="News", group_name="news",
         super().__init__()
 
     async def cog_load(self) -> None:
+        self.bot.news_engine = self.engine  # for the graceful stop, /healthz and /metrics
         # Only the serving process delivers: a one-off CLI login must not touch the outbox
         # (it would requeue the serving process's in-flight deliveries).
         if self.bot.run_services:
@@ -117,6 +118,8 @@ class News(commands.GroupCog, name="News", group_name="news",
 
     async def cog_unload(self) -> None:
         await self.engine.stop()
+        if self.bot.news_engine is self.engine:
+            self.bot.news_engine = None
 
     # ---- commands -------------------------------------------------------------------------
 

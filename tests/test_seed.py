@@ -18,7 +18,7 @@ async def test_seed_has_what_the_article_and_facts_hold(seeded_store: Store) -> 
     characters = {c.name: c for c in await seeded_store.canon.characters()}
     assert characters["Charlie Spring"].actor.name == "Joe Locke"
     assert characters["Nick Nelson"].actor.name == "Kit Connor"
-    news = await seeded_store.canon.news(limit=100)
+    news = await seeded_store.news.latest(100)
     renewal = [n for n in news if n.published == "2022-05-20"]
     assert renewal and any(s.key == "article" for s in renewal[0].sources)
 

@@ -12,7 +12,6 @@ from bot.canon.models import Award, Character, Film, Person, Season, Source, Sto
 from bot.core.cache import ReadCache
 from bot.core.database import Database
 from bot.core.times import stamp
-from bot.news.models import NewsItem
 
 if TYPE_CHECKING:
     from bot.canon.seeding import SeedData
@@ -289,18 +288,6 @@ class CanonRepository:
         return [Award(r["seed_key"], r["year"], r["award"], r["result"],
                       tuple(people[k] for k in _json_list(r["people"]) if k in people),
                       self._cite(sources, r["source_keys"])) for r in rows]
-
-    async def news(self, *, limit: int = 10, season: int | None = None) -> list[NewsItem]:
-        """The newest news items first (by published date, then by arrival)."""
-        sources = await self.sources()
-        where, params = ("", ()) if season is None else ("WHERE season = ?", (season,))
-        rows = await self._db.fetch_all(
-            f"SELECT * FROM news_items {where} ORDER BY published DESC, id DESC LIMIT ?",
-            (*params, limit),
-        )
-        return [NewsItem(r["id"], r["dedupe_key"], r["title"], r["body"], r["url"], r["season"],
-                         r["published"], r["origin"], self._cite(sources, r["source_keys"]))
-                for r in rows]
 
     async def stats(self) -> StoreStats:
         row = await self._db.fetch_one(

@@ -23,7 +23,6 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.core.database import StoreUnavailable
-from bot.core.metrics import news_engine
 
 if TYPE_CHECKING:
     from bot.client import HeartstopperBot
@@ -93,7 +92,7 @@ class HealthServer:
         failure = await self._write_probe()
         if failure is not None:
             problems.append(f"database: refuses writes ({failure})")
-        engine = news_engine(self.bot)
+        engine = self.bot.news_engine
         if engine is not None:
             health = engine.health()
             if health.unrecorded:

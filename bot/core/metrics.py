@@ -105,7 +105,7 @@ class BotMetrics:
             self.news_deliveries.labels(state=state).set(count)
         self.outbox_depth.set(await bot.store.news.open_deliveries())
         self.oldest_pending.set(_age(bot.clock(), status.oldest_open_at))
-        engine = news_engine(bot)
+        engine = bot.news_engine
         self.news_unrecorded.set(0 if engine is None else engine.health().unrecorded)
         self.store_writes_failed.set(bot.store.database.write_failures)
         self.gateway_latency.clear()
@@ -134,13 +134,3 @@ def _latencies(bot: discord.Client) -> list[tuple[int, float]]:
     if latencies is not None:
         return list(latencies)
     return [(bot.shard_id or 0, bot.latency)]
-
-
-def news_engine(bot: HeartstopperBot):  # -> NewsEngine | None
-    from bot.news.engine import NewsEngine
-
-    for cog in bot.cogs.values():
-        engine = getattr(cog, "engine", None)
-        if isinstance(engine, NewsEngine):
-            return engine
-    return None

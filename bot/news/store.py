@@ -100,10 +100,12 @@ class NewsRepository:
                                        (dedupe_key,))
         return None if row is None else self._item(row, await self._cache.sources())
 
-    async def latest(self, limit: int = 1) -> list[NewsItem]:
-        """The newest items first: by published date, then by arrival."""
+    async def latest(self, limit: int = 1, *, season: int | None = None) -> list[NewsItem]:
+        """The newest items first (by published date, then by arrival), or a season's."""
+        where, params = ("", ()) if season is None else ("WHERE season = ?", (season,))
         rows = await self._db.fetch_all(
-            "SELECT * FROM news_items ORDER BY published DESC, id DESC LIMIT ?", (limit,)
+            f"SELECT * FROM news_items {where} ORDER BY published DESC, id DESC LIMIT ?",
+            (*params, limit),
         )
         sources = await self._cache.sources()
         return [self._item(r, sources) for r in rows]

@@ -15,15 +15,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import HeartstopperBot
-from bot.core.checks import require_bot_owner
 from bot.core.errors import NO_MENTIONS, UserFacingError
 from bot.core.formatting import CHOICES_MAX
-from bot.core.ui import OwnedView
 from bot.feeds import FeedAddError, FeedPoller, FeedTiming
 from bot.feeds.fetcher import FeedFetcher
 from bot.feeds.filters import KeywordError, parse_keywords
 from bot.feeds.ingest import Publish
-from bot.feeds.models import Feed, HeldEntry
+from bot.feeds.models import Feed
 from bot.feeds.owners import tell_owners
 from bot.feeds.render import (
     feed_add_failed_text,
@@ -34,69 +32,12 @@ from bot.feeds.render import (
     feeds_embed,
     held_embed,
     review_empty_text,
-    review_outcome_text,
 )
 from bot.feeds.review import FeedReview
 from bot.feeds.urls import FEED_URL_LIMIT, feed_host
+from bot.feeds.views import ReviewView, require_owner
 
 log = logging.getLogger(__name__)
-NOT_AN_OWNER = ("Only the bot's owners can manage feeds: what they bring in goes to every "
-                "subscribed server.")
-
-
-async def require_owner(bot: commands.Bot, interaction: discord.Interaction) -> None:
-    await require_bot_owner(bot, interaction, NOT_AN_OWNER)
-
-
-class ReviewView(OwnedView):
-    """One held entry and what to do with it; each press shows the next one."""
-
-    def __init__(self, cog: NewsFeeds, entry: HeldEntry, owner_id: int) -> None:
-        super().__init__(owner_id)
-        self.cog = cog
-        self.entry = entry
-
-    async def _decide(self, interaction: discord.Interaction, action: str) -> None:
-        await require_owner(self.cog.bot, interaction)
-        review, user = self.cog.review, interaction.user.id
-        self.stop()
-        if action == "skip":
-            text = None
-        else:
-            outcome = await (review.approve(self.entry.id, by=user) if action == "post"
-                             else review.drop(self.entry.id, by=user))
-            text = (review_outcome_text(outcome) if outcome is not None
-                    else "That entry is gone: its feed was removed.")
-        following = await review.next_pending(after_id=self.entry.id)
-        if following is not None and following.id == self.entry.id:
-            following = None  # skipping the only entry left: nothing else to show
-        if following is None:
-            done = review_empty_text() if action != "skip" else "No other entry is waiting."
-            await interaction.response.edit_message(
-                content=f"{text}\n{done}" if text else done, embed=None, view=None,
-                allowed_mentions=NO_MENTIONS)
-            return
-        pending = await self.cog.bot.store.feeds.pending_count()
-        await interaction.response.edit_message(
-            content=text, embed=held_embed(following, pending=pending),
-            view=ReviewView(self.cog, following, self.owner_id), allowed_mentions=NO_MENTIONS)
-
-    @discord.ui.button(label="Post it", style=discord.ButtonStyle.success)
-    async def post(self, interaction: discord.Interaction,
-                   button: discord.ui.Button[ReviewView]) -> None:
-        await self._decide(interaction, "post")
-
-    @discord.ui.button(label="Drop", style=discord.ButtonStyle.danger)
-    async def drop(self, interaction: discord.Interaction,
-                   button: discord.ui.Button[ReviewView]) -> None:
-        await self._decide(interaction, "drop")
-
-    @discord.ui.button(label="Skip", style=discord.ButtonStyle.secondary)
-    async def skip(self, interaction: discord.Interaction,
-                   button: discord.ui.Button[ReviewView]) -> None:
-        await self._decide(interaction, "skip")
-
-
 class FeedCommands(app_commands.Group):
     """The /news feed subgroup."""
 
@@ -184,8 +125,8 @@ def _review_command(cog: NewsFeeds) -> app_commands.Command:
         pending = await cog.bot.store.feeds.pending_count()
         await interaction.response.send_message(
             embed=held_embed(entry, pending=pending),
-            view=ReviewView(cog, entry, interaction.user.id), ephemeral=True,
-            allowed_mentions=NO_MENTIONS)
+            view=ReviewView(cog.bot, cog.bot.store, cog.review, entry, interaction.user.id),
+            ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     return app_commands.Command(name="review", callback=review,
                                 description="Bot owners: approve or drop feed entries held "

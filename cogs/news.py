@@ -6,7 +6,6 @@ flight is resumed from the store the next time it starts.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from urllib.parse import urlparse
 
@@ -19,7 +18,6 @@ from bot.core.backups import status_line as backup_status_line
 from bot.core.checks import require_bot_owner
 from bot.core.config import DISCORD_REQUESTS_PER_SECOND
 from bot.core.errors import NO_MENTIONS, UserFacingError
-from bot.core.ui import OwnedView
 from bot.news import DeliveryTiming, NewsEngine
 from bot.news.models import NewsDraft, NewsSubscription
 from bot.news.pacer import TokenBucket
@@ -33,6 +31,7 @@ from bot.news.render import (
     subscriptions_embed,
 )
 from bot.news.transport import DiscordTransport
+from bot.news.views import PostLatestView
 from cogs._news_feeds import NewsFeeds
 
 log = logging.getLogger(__name__)
@@ -65,36 +64,6 @@ def check_url(raw: str) -> str:
         raise UserFacingError(f"`url` must be a web address starting with https:// (at most "
                               f"{URL_LIMIT} characters, no spaces). Got: {raw[:80]!r}")
     return url
-
-
-class PostLatestView(OwnedView):
-    """The one-time offer after subscribing: post the newest item in the channel now."""
-
-    def __init__(self, engine: NewsEngine, sub: NewsSubscription, item_id: int,
-                 owner_id: int) -> None:
-        super().__init__(owner_id)
-        self.engine = engine
-        self.sub = sub
-        self.item_id = item_id
-        self.interaction: discord.Interaction | None = None
-
-    async def on_timeout(self) -> None:
-        # An expired button would only answer "interaction failed": take it away instead.
-        if self.interaction is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await self.interaction.edit_original_response(view=None)
-
-    @discord.ui.button(label="Post the latest news there now", style=discord.ButtonStyle.primary)
-    async def post_latest(self, interaction: discord.Interaction,
-                          button: discord.ui.Button[PostLatestView]) -> None:
-        queued = await self.engine.post_once(self.item_id, self.sub.id)
-        button.disabled = True
-        self.stop()
-        text = (f"The latest news will appear in <#{self.sub.channel_id}> in a moment."
-                if queued else f"The latest news was already sent to <#{self.sub.channel_id}>, "
-                "or the channel is no longer subscribed.")
-        await interaction.response.edit_message(content=text, view=self,
-                                                allowed_mentions=NO_MENTIONS)
 
 
 class News(commands.GroupCog, name="News", group_name="news",

@@ -482,3 +482,23 @@ async def test_a_long_publish_rate_limit_waits_without_blocking(harness: Harness
     h.advance(seconds=1801)
     engine.wake()
     await until(lambda: emu.stats.publishes == 2, "published after the wait")
+
+
+async def test_a_subscriber_with_closed_dms_is_not_told_and_nothing_breaks(
+        harness: Harness) -> None:
+    """The one DM sender (bot/core/dm.py) answers 'closed' instead of raising; the pause goes
+    on and the next retry still happens."""
+    h, emu = harness, harness.emu
+    general = h.channel_id("general")
+    moderator = emu.config.guilds[0].member("moderator").user.id
+    emu.world.users[moderator].accepts_dms = False
+    await subscribe_directly(h, general)
+    fault = emu.faults.forbidden(general, code=50001)
+    await engine_of(h).publish(owner_draft(1))
+    await until(lambda: _paused(h, general), "the subscription is paused")
+    await asyncio.sleep(0.1)
+    assert emu.dms(moderator) == []
+    emu.faults.remove(fault)
+    h.advance(minutes=2)
+    engine_of(h).wake()
+    await until(lambda: len(news_messages(h, general)) == 1, "resumed after the backoff")

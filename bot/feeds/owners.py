@@ -10,6 +10,8 @@ import logging
 import discord
 from discord.ext import commands
 
+from bot.core.dm import DMResult, send_dm
+
 log = logging.getLogger(__name__)
 _TIMEOUT = 30.0
 
@@ -39,15 +41,5 @@ async def tell_owners(bot: commands.Bot, configured: frozenset[int], text: str) 
         return 0
     told = 0
     for user_id in sorted(targets):
-        try:
-            async with asyncio.timeout(_TIMEOUT):
-                channel = await bot.create_dm(discord.Object(id=user_id))
-                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
-        except discord.Forbidden:
-            log.info("owner %s does not accept DMs from the bot", user_id)
-            continue
-        except (discord.HTTPException, TimeoutError) as exc:
-            log.warning("could not DM owner %s: %s", user_id, exc)
-            continue
-        told += 1
+        told += await send_dm(bot, user_id, text, within=_TIMEOUT) is DMResult.SENT
     return told

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import discord
 
+from bot.core.dm import DMResult, send_dm
 from bot.core.errors import NO_MENTIONS
 from bot.news.models import NewsSubscription
 from bot.news.permissions import can_speak, missing_post_permissions
@@ -128,9 +129,6 @@ class DiscordTransport:
             if system_perms is not None and can_speak(system_perms):
                 targets.append(("the system channel",
                                 lambda: system.send(text, allowed_mentions=NO_MENTIONS)))
-        subscriber = sub.subscribed_by
-        if subscriber is not None:
-            targets.append(("the member who subscribed", lambda: self._dm(subscriber, text)))
         for where, attempt in targets:
             try:
                 await self._request(attempt)
@@ -139,15 +137,10 @@ class DiscordTransport:
                          where, exc)
                 continue
             return where
+        subscriber = sub.subscribed_by
+        if subscriber is not None and await send_dm(
+                self._client, subscriber, text, pace=self._pace) is DMResult.SENT:
+            return "the member who subscribed"
         log.warning("news paused in channel %s (guild %s) and nobody could be told",
                     sub.channel_id, sub.guild_id)
         return None
-
-    async def _dm(self, user_id: int, text: str) -> None:
-        user = self._client.get_user(user_id)
-        if user is None:
-            await self._pace()
-            user = await self._client.fetch_user(user_id)
-        await self._pace()  # opening the DM channel is its own request
-        dm = await user.create_dm()
-        await dm.send(text, allowed_mentions=NO_MENTIONS)

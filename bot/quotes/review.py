@@ -7,6 +7,7 @@ import logging
 import discord
 from discord import app_commands
 
+from bot.core.dm import send_dm
 from bot.quotes.models import QuoteSubmission
 from bot.quotes.render import outcome_embed
 from bot.quotes.store import QuotesRepository
@@ -61,15 +62,6 @@ async def tell_submitter(client: discord.Client, quotes: QuotesRepository,
     user_id = submission.quote.submitted_by
     if user_id is None:
         return "none"
-    try:
-        channel = await client.create_dm(discord.Object(id=user_id))
-        await channel.send(embed=outcome_embed(submission, guild_name),
-                           allowed_mentions=discord.AllowedMentions.none())
-        status = "sent"
-    except discord.Forbidden:
-        status = "closed"
-    except discord.HTTPException as exc:
-        log.warning("could not DM the submitter of quote %s: %s", submission.quote.id, exc)
-        status = "failed"
-    await quotes.set_dm_status(submission.quote.id, status)
-    return status
+    result = await send_dm(client, user_id, embed=outcome_embed(submission, guild_name))
+    await quotes.set_dm_status(submission.quote.id, result.value)
+    return result.value

@@ -18,8 +18,12 @@ log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-class UserFacingError(app_commands.AppCommandError):
-    """Raise from a command or component with a message the user should read."""
+class UserFacingError(Exception):
+    """Raise from a service, command or component with a message the user should read.
+
+    A plain exception, so services need nothing of discord.py: raised in a command, discord.py
+    wraps it in CommandInvokeError, which `user_message` unwraps. (Not for `app_commands.check`
+    predicates, whose failures must be AppCommandErrors to reach the tree's error handler.)"""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

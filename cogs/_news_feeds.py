@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.client import HeartstopperBot
 from bot.core.errors import NO_MENTIONS, UserFacingError
 from bot.core.formatting import CHOICES_MAX
+from bot.core.ui import reply
 from bot.feeds import FeedAddError, FeedPoller, FeedTiming
 from bot.feeds.fetcher import FeedFetcher
 from bot.feeds.filters import KeywordError, parse_keywords
@@ -82,8 +83,7 @@ class FeedCommands(app_commands.Group):
         bot = self.cog.bot
         await require_owner(bot, interaction)
         feeds = await bot.store.feeds.feeds()
-        await interaction.response.send_message(embed=feeds_embed(feeds), ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await reply(interaction, embed=feeds_embed(feeds))
 
     @app_commands.command(name="remove", description="Bot owners: stop following a feed")
     @app_commands.describe(feed="The feed (pick from the list)")
@@ -98,8 +98,7 @@ class FeedCommands(app_commands.Group):
             raise UserFacingError("That feed was removed already.")
         log.info("feed %s (%s) removed by %s", removed.id, feed_host(removed.url),
                  interaction.user.id)
-        await interaction.response.send_message(feed_removed_text(removed, pending),
-                                                ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await reply(interaction, feed_removed_text(removed, pending))
 
     @remove.autocomplete("feed")
     async def remove_feed_choices(self, interaction: discord.Interaction,
@@ -119,14 +118,11 @@ def _review_command(cog: NewsFeeds) -> app_commands.Command:
         await require_owner(cog.bot, interaction)
         entry = await cog.review.next_pending()
         if entry is None:
-            await interaction.response.send_message(review_empty_text(), ephemeral=True,
-                                                    allowed_mentions=NO_MENTIONS)
+            await reply(interaction, review_empty_text())
             return
         pending = await cog.bot.store.feeds.pending_count()
-        await interaction.response.send_message(
-            embed=held_embed(entry, pending=pending),
-            view=ReviewView(cog.bot, cog.bot.store, cog.review, entry, interaction.user.id),
-            ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await reply(interaction, embed=held_embed(entry, pending=pending),
+                    view=ReviewView(cog.bot, cog.bot.store, cog.review, entry, interaction.user.id))
 
     return app_commands.Command(name="review", callback=review,
                                 description="Bot owners: approve or drop feed entries held "

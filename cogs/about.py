@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.canon.about import about_embed
 from bot.canon.models import StoreStats
 from bot.client import HeartstopperBot
+from bot.core.ui import reply
 
 # Counting a large store holds the read connection that every other command's reads wait on;
 # the card's counts need not be up to the second.
@@ -31,8 +32,7 @@ class About(commands.Cog):
     @app_commands.command(name="about", description="What this bot does and what it knows")
     async def about(self, interaction: discord.Interaction) -> None:
         stats = await self._recent_stats()
-        await interaction.response.send_message(embed=about_embed(stats, len(self.bot.guilds)),
-                                                ephemeral=True)
+        await reply(interaction, embed=about_embed(stats, len(self.bot.guilds)))
 
 
 async def setup(bot: HeartstopperBot) -> None:

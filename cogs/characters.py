@@ -28,6 +28,7 @@ from bot.characters.render import (
 from bot.client import HeartstopperBot
 from bot.core.errors import NO_MENTIONS, UserFacingError
 from bot.core.formatting import CHOICE_NAME_LIMIT, truncate
+from bot.core.ui import reply
 from bot.quotes.render import quote_embed
 
 log = logging.getLogger(__name__)
@@ -81,16 +82,13 @@ class Characters(commands.Cog):
         found, candidates = self.directory.index.resolve(name)
         if found is not None:
             embed, view = await self._card(found, interaction.guild_id)
-            await interaction.response.send_message(embed=embed, view=view or discord.utils.MISSING,
-                                                    allowed_mentions=NO_MENTIONS)
+            await reply(interaction, embed=embed, view=view or discord.utils.MISSING,
+                        ephemeral=False)
             return
         if not candidates or candidates[0].score < 70:
             raise UserFacingError(did_you_mean_text(name, []))
-        await interaction.response.send_message(
-            did_you_mean_text(name, candidates),
-            view=did_you_mean_view(interaction.user.id, candidates),
-            allowed_mentions=NO_MENTIONS,
-        )
+        await reply(interaction, did_you_mean_text(name, candidates),
+                    view=did_you_mean_view(interaction.user.id, candidates), ephemeral=False)
 
     @character.autocomplete("name")
     async def character_autocomplete(self, interaction: discord.Interaction, current: str
@@ -121,10 +119,7 @@ class Characters(commands.Cog):
         if quote is None:
             raise UserFacingError("I have no quotes by or about this character right now.")
         watched = await self.store.guilds.watched_season(interaction.guild_id)
-        await interaction.response.send_message(
-            embed=quote_embed(quote, watched_season=watched), ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        await reply(interaction, embed=quote_embed(quote, watched_season=watched))
 
     # ---- /characters ----------------------------------------------------------------------
 
@@ -146,8 +141,7 @@ class Characters(commands.Cog):
     async def characters(self, interaction: discord.Interaction,
                          season: app_commands.Range[int, 1, 99] | None = None) -> None:
         embed, view = await self._list(interaction.user.id, interaction.guild_id, season, 0)
-        await interaction.response.send_message(embed=embed, view=view or discord.utils.MISSING,
-                                                allowed_mentions=NO_MENTIONS)
+        await reply(interaction, embed=embed, view=view or discord.utils.MISSING, ephemeral=False)
 
     async def show_page(self, interaction: discord.Interaction, season: int | None,
                         page: int) -> None:
@@ -171,10 +165,9 @@ class Characters(commands.Cog):
         before_release = [n for n in reversed(news)
                           if card.release_date is None or n.published < card.release_date]
         watched = await self.store.guilds.watched_season(interaction.guild_id)
-        await interaction.response.send_message(
-            embed=season_embed(card, announcements=before_release, watched=watched),
-            allowed_mentions=NO_MENTIONS,
-        )
+        await reply(interaction,
+                    embed=season_embed(card, announcements=before_release, watched=watched),
+                    ephemeral=False)
 
     # ---- /spoilers ------------------------------------------------------------------------
 
@@ -196,8 +189,7 @@ class Characters(commands.Cog):
             watched = None if latest is not None and season >= latest else season
             await self.store.guilds.set_watched_season(interaction.guild_id, watched)
         current = await self.store.guilds.watched_season(interaction.guild_id)
-        await interaction.response.send_message(spoiler_setting_text(current, latest),
-                                                ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await reply(interaction, spoiler_setting_text(current, latest))
 
 
 async def setup(bot: HeartstopperBot) -> None:

@@ -17,7 +17,8 @@ from bot.client import HeartstopperBot
 from bot.core.backups import status_line as backup_status_line
 from bot.core.checks import require_bot_owner
 from bot.core.config import DISCORD_REQUESTS_PER_SECOND
-from bot.core.errors import NO_MENTIONS, UserFacingError
+from bot.core.errors import UserFacingError
+from bot.core.ui import reply
 from bot.news import DeliveryTiming, NewsEngine
 from bot.news.models import NewsDraft, NewsSubscription
 from bot.news.pacer import TokenBucket
@@ -126,11 +127,9 @@ class News(commands.GroupCog, name="News", group_name="news",
         if latest:
             view = PostLatestView(self.engine, sub, latest[0].id, interaction.user.id)
             view.interaction = interaction
-            await interaction.response.send_message(text, view=view, ephemeral=True,
-                                                    allowed_mentions=NO_MENTIONS)
+            await reply(interaction, text, view=view)
         else:
-            await interaction.response.send_message(text, ephemeral=True,
-                                                    allowed_mentions=NO_MENTIONS)
+            await reply(interaction, text)
 
     @staticmethod
     def _check_role(role: discord.Role, channel: discord.TextChannel,
@@ -164,17 +163,14 @@ class News(commands.GroupCog, name="News", group_name="news",
         if not ended:
             raise UserFacingError(f"{channel.mention} is not subscribed to news; "
                                   "`/news subscriptions` lists the channels that are.")
-        await interaction.response.send_message(
-            f"Unsubscribed: no more news in {channel.mention}.", ephemeral=True,
-            allowed_mentions=NO_MENTIONS)
+        await reply(interaction, f"Unsubscribed: no more news in {channel.mention}.")
 
     @app_commands.command(name="subscriptions",
                           description="This server's news channels and how delivery is going")
     async def subscriptions(self, interaction: discord.Interaction) -> None:
         guild = _guild(interaction)
         subs = await self.bot.store.news.subscriptions(guild.id)
-        await interaction.response.send_message(embed=subscriptions_embed(subs), ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await reply(interaction, embed=subscriptions_embed(subs))
 
     @app_commands.command(name="latest", description="The newest Heartstopper news")
     @app_commands.describe(count=f"How many items (1-{LATEST_MAX}, default 3)")
@@ -182,9 +178,7 @@ class News(commands.GroupCog, name="News", group_name="news",
                      count: app_commands.Range[int, 1, LATEST_MAX] = 3) -> None:
         items = await self.bot.store.news.latest(count)
         watched = await self.bot.store.guilds.watched_season(interaction.guild_id)
-        await interaction.response.send_message(
-            embed=latest_embed(items, watched_season=watched), ephemeral=True,
-            allowed_mentions=NO_MENTIONS)
+        await reply(interaction, embed=latest_embed(items, watched_season=watched))
 
     @app_commands.command(name="post", description="Bot owners: send a news item to every "
                           "subscribed channel")
@@ -210,11 +204,10 @@ class News(commands.GroupCog, name="News", group_name="news",
         published = await self.engine.publish(draft)
         log.info("news item %s posted by %s: %d deliveries", published.item.id,
                  interaction.user.id, published.deliveries)
-        await interaction.response.send_message(
-            f"Posted news #{published.item.id}: it is on its way to "
+        await reply(interaction,
+                    f"Posted news #{published.item.id}: it is on its way to "
             f"{published.deliveries} subscribed channel{'s' * (published.deliveries != 1)}. "
-            "`/news status` shows how delivery is going.",
-            ephemeral=True, allowed_mentions=NO_MENTIONS)
+            "`/news status` shows how delivery is going.")
 
     @app_commands.command(name="status", description="Bot owners: news delivery at a glance")
     async def status(self, interaction: discord.Interaction) -> None:
@@ -225,8 +218,7 @@ class News(commands.GroupCog, name="News", group_name="news",
                              now=self.bot.clock())
         embed.add_field(name="Last backup", value=backup_status_line(self.bot.backups),
                         inline=False)
-        await interaction.response.send_message(embed=embed, ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await reply(interaction, embed=embed)
 
     async def _require_owner(self, interaction: discord.Interaction) -> None:
         await require_bot_owner(self.bot, interaction,

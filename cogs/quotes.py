@@ -15,6 +15,7 @@ from bot.canon.models import Character
 from bot.client import HeartstopperBot
 from bot.core.errors import NO_MENTIONS, UserFacingError
 from bot.core.formatting import CHOICE_NAME_LIMIT, CHOICES_MAX, escape, truncate
+from bot.core.ui import reply
 from bot.quotes.cooldown import MemberCooldown
 from bot.quotes.daily import DailyQuotePoster
 from bot.quotes.models import QuoteDraw, QuoteFilter, QuoteSubmission
@@ -147,8 +148,7 @@ class Quotes(commands.Cog):
         self.random_cooldown.hit(interaction)
         async with self.rotation.draw(guild_id, flt) as draw:
             embed, view = await self.quote_card(interaction, flt, draw)
-            await interaction.response.send_message(embed=embed, view=view,
-                                                    allowed_mentions=NO_MENTIONS)
+            await reply(interaction, embed=embed, view=view, ephemeral=False)
 
     @random.autocomplete("person")
     async def _person_choices(self, interaction: discord.Interaction,
@@ -196,8 +196,7 @@ class Quotes(commands.Cog):
         if submitted.near_duplicate is not None:
             watched = await store.guilds.watched_season(guild_id)
             embeds.append(duplicate_embed(submitted.near_duplicate, watched_season=watched))
-        await interaction.response.send_message(submitted_text(pending), embeds=embeds,
-                                                ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await reply(interaction, submitted_text(pending), embeds=embeds)
 
     @submit.autocomplete("speaker")
     async def _speaker_choices(self, interaction: discord.Interaction,
@@ -214,8 +213,7 @@ class Quotes(commands.Cog):
         submissions = await quotes.submissions_by(guild_id, interaction.user.id,
                                                   limit=MINE_SHOWN)
         counts = await quotes.submission_counts(guild_id, interaction.user.id)
-        await interaction.response.send_message(embed=mine_embed(submissions, counts),
-                                                ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await reply(interaction, embed=mine_embed(submissions, counts))
 
     @quote.command(name="review", description="Review submitted quotes one by one (reviewers)")
     async def review(self, interaction: discord.Interaction) -> None:
@@ -223,12 +221,10 @@ class Quotes(commands.Cog):
         await self.may_review(interaction)
         submission = await self.bot.store.quotes.next_pending(guild_id)
         if submission is None:
-            await interaction.response.send_message(review_empty_text(), ephemeral=True,
-                                                    allowed_mentions=NO_MENTIONS)
+            await reply(interaction, review_empty_text())
             return
         embed, view = await self.review_card(guild_id, submission)
-        await interaction.response.send_message(embed=embed, view=view, ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await reply(interaction, embed=embed, view=view)
 
     @quote.command(
         name="reviewers",
@@ -258,8 +254,7 @@ class Quotes(commands.Cog):
             guild = interaction.guild
             exists = role_id is not None and guild is not None and guild.get_role(role_id)
             text = reviewers_text(role_id, exists=bool(exists), changed=False)
-        await interaction.response.send_message(text, ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await reply(interaction, text)
 
     # ---- quote of the day ------------------------------------------------------------------
 
@@ -285,8 +280,7 @@ class Quotes(commands.Cog):
             timezone=zone.key, next_due=next_occurrence(bot.clock(), at, zone),
             set_by=interaction.user.id,
         )
-        await interaction.response.send_message(daily_set_text(schedule), ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await reply(interaction, daily_set_text(schedule))
 
     @daily_set.autocomplete("timezone")
     async def _zone_choices(self, interaction: discord.Interaction,
@@ -299,14 +293,12 @@ class Quotes(commands.Cog):
         cleared = await self.bot.store.quotes.clear_daily(_guild_id(interaction))
         text = ("The quote of the day is off." if cleared else
                 "There was no quote of the day to stop.")
-        await interaction.response.send_message(text, ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await reply(interaction, text)
 
     @daily.command(name="show", description="Where and when the quote of the day is posted")
     async def daily_show(self, interaction: discord.Interaction) -> None:
         schedule = await self.bot.store.quotes.daily(_guild_id(interaction))
-        await interaction.response.send_message(daily_status_text(schedule), ephemeral=True,
-                                                allowed_mentions=NO_MENTIONS)
+        await reply(interaction, daily_status_text(schedule))
 
     # ---- behind the commands and buttons ------------------------------------------------
 
@@ -394,8 +386,7 @@ class Quotes(commands.Cog):
                                page_count=result.page.page_count,
                                on_page=lambda i, p: self.show_search(i, text, p, first=False))
         if first:
-            await interaction.response.send_message(embed=embed, view=view or discord.utils.MISSING,
-                                                    ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await reply(interaction, embed=embed, view=view or discord.utils.MISSING)
         else:
             await interaction.response.edit_message(embed=embed, view=view,
                                                     allowed_mentions=NO_MENTIONS)

@@ -1,4 +1,5 @@
-"""Shared component plumbing, so buttons and selects use the same error path as commands."""
+"""The Discord edge every feature shares: the one way a command replies, and views whose
+buttons use the same error path as commands (and may belong to whoever ran the command)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ from typing import Any
 
 import discord
 
-from bot.core.errors import report_error
+from bot.core.errors import NO_MENTIONS, report_error
+
+
+async def reply(interaction: discord.Interaction, content: str | None = None, *,
+                embed: discord.Embed = discord.utils.MISSING,
+                embeds: list[discord.Embed] = discord.utils.MISSING,
+                view: discord.ui.View = discord.utils.MISSING,
+                ephemeral: bool = True) -> None:
+    """Answer an interaction: only to the member who asked unless `ephemeral=False`, and never
+    a ping, whatever the text holds."""
+    await interaction.response.send_message(content, embed=embed, embeds=embeds, view=view,
+                                            ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
 
 
 class BaseView(discord.ui.View):

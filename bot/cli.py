@@ -22,7 +22,7 @@ import socket
 import sqlite3
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -322,14 +322,29 @@ async def _stop_on_signals(client: discord.Client) -> AsyncIterator[None]:
             await asyncio.wait(stopping)
 
 
+@contextlib.contextmanager
+def _discord_refusals(settings: Settings, *, dev_guild: bool) -> Iterator[None]:
+    """What Discord or the network can answer at login and sync, as one line (the traceback
+    goes to the debug log)."""
+    try:
+        yield
+    except discord.LoginFailure:
+        raise CliError("Discord refused DISCORD_TOKEN: copy it again from the "
+                       "Developer Portal (Bot > Reset Token)") from None
+    except discord.HTTPException as exc:
+        log.debug("Discord refused a request", exc_info=True)
+        raise _refused(settings, exc, dev_guild=dev_guild) from None
+    except NETWORK_ERRORS as exc:
+        log.debug("could not reach Discord", exc_info=True)
+        raise _unreachable(settings, exc) from None
+
+
 async def _serve(settings: Settings, store: Store, token: str, bot_type: type) -> None:
     async with bot_type(settings, store) as client:
         try:
-            async with _stop_on_signals(client):
-                await client.start(token)
-        except discord.LoginFailure:
-            raise CliError("Discord refused DISCORD_TOKEN: copy it again from the "
-                           "Developer Portal (Bot > Reset Token)") from None
+            with _discord_refusals(settings, dev_guild=True):
+                async with _stop_on_signals(client):
+                    await client.start(token)
         except discord.PrivilegedIntentsRequired:
             raise CliError("Discord refused an intent; this bot needs none that are "
                            "privileged, so this is a bug") from None
@@ -338,12 +353,6 @@ async def _serve(settings: Settings, store: Store, token: str, bot_type: type) -
                 raise
             raise CliError("Discord requires sharding for this many servers: set "
                            "SHARD_COUNT=auto (see the README's settings)") from None
-        except discord.HTTPException as exc:
-            log.debug("Discord refused a request", exc_info=True)
-            raise _refused(settings, exc, dev_guild=True) from None
-        except NETWORK_ERRORS as exc:
-            log.debug("could not reach Discord", exc_info=True)
-            raise _unreachable(settings, exc) from None
 
 
 async def cmd_sync(settings: Settings) -> None:
@@ -357,18 +366,9 @@ async def cmd_sync(settings: Settings) -> None:
         async with Store(await Database.open(Path(folder) / "sync.db")) as store, \
                 HeartstopperBot(settings, store, sync_dev_guild=False,
                                 run_services=False) as client:
-            try:
+            with _discord_refusals(settings, dev_guild=False):
                 await client.login(token)
                 synced = await client.tree.sync()
-            except discord.LoginFailure:
-                raise CliError("Discord refused DISCORD_TOKEN: copy it again from the "
-                               "Developer Portal (Bot > Reset Token)") from None
-            except discord.HTTPException as exc:
-                log.debug("Discord refused a request", exc_info=True)
-                raise _refused(settings, exc, dev_guild=False) from None
-            except NETWORK_ERRORS as exc:
-                log.debug("could not reach Discord", exc_info=True)
-                raise _unreachable(settings, exc) from None
     print(f"synced {len(synced)} global commands: " + ", ".join(sorted(c.name for c in synced)))
 
 

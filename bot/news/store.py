@@ -287,8 +287,6 @@ class NewsRepository:
                    else (r["claimed_at"] or "") <= cutoff)]
         if not ids:
             return 0
-        # Held again by now (claimed anew by this run) means it is being worked on.
-        ids = [i for i in ids if i not in held]
         marks = ",".join("?" * len(ids))
         async with self._db.transaction() as db:
             return await self._requeue(db, f"id IN ({marks})", tuple(ids), now)

@@ -36,7 +36,7 @@ from bot.feeds.render import (
 )
 from bot.feeds.review import FeedReview
 from bot.feeds.urls import FEED_URL_LIMIT, feed_host
-from bot.feeds.views import ReviewView, require_owner
+from bot.feeds.views import FeedReviewFlow, require_owner
 
 log = logging.getLogger(__name__)
 class FeedCommands(app_commands.Group):
@@ -122,7 +122,7 @@ def _review_command(cog: NewsFeeds) -> app_commands.Command:
             return
         pending = await cog.bot.store.feeds.pending_count()
         await reply(interaction, embed=held_embed(entry, pending=pending),
-                    view=ReviewView(cog.bot, cog.bot.store, cog.review, entry, interaction.user.id))
+                    view=cog.review_flow.card(entry))
 
     return app_commands.Command(name="review", callback=review,
                                 description="Bot owners: approve or drop feed entries held "
@@ -143,6 +143,7 @@ class NewsFeeds(commands.Cog):
                                  ready=bot.wait_until_ready)
         self.poller.on_result = bot.metrics.feed_fetched  # /metrics: fetches by result
         self.review = FeedReview(bot.store, publish=publish, clock=bot.clock, timing=timing)
+        self.review_flow = FeedReviewFlow(bot, bot.store, self.review)
         self._commands: list[app_commands.Command | app_commands.Group] = [
             FeedCommands(self), _review_command(self)]
 

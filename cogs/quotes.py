@@ -15,6 +15,7 @@ from bot.canon.models import Character
 from bot.client import HeartstopperBot
 from bot.core.errors import NO_MENTIONS, UserFacingError
 from bot.core.formatting import CHOICE_NAME_LIMIT, CHOICES_MAX, escape, truncate
+from bot.core.review import ReviewView
 from bot.core.ui import reply
 from bot.quotes.cooldown import MemberCooldown
 from bot.quotes.daily import DailyQuotePoster
@@ -57,9 +58,9 @@ from bot.quotes.store import in_pool
 from bot.quotes.submissions import clean_reason, clean_submission, submit_quote
 from bot.quotes.upkeep import SearchIndexUpkeep
 from bot.quotes.views import (
+    REJECT_REASON,
     AnotherButton,
     AnotherRequest,
-    ReviewView,
     SearchPager,
     another_view,
 )
@@ -391,7 +392,7 @@ class Quotes(commands.Cog):
             await interaction.response.edit_message(embed=embed, view=view,
                                                     allowed_mentions=NO_MENTIONS)
 
-    # ---- review ----------------------------------------------------------------------------
+    # ---- review: this cog is the submissions' ReviewFlow (bot/core/review.py) ---------------
 
     async def may_review(self, interaction: discord.Interaction) -> bool:
         role_id = await self.bot.store.quotes.reviewer_role(_guild_id(interaction))
@@ -399,8 +400,7 @@ class Quotes(commands.Cog):
             raise UserFacingError(NOT_A_REVIEWER)
         return True
 
-    async def may_review_submission(self, interaction: discord.Interaction,
-                                    quote_id: int) -> QuoteSubmission:
+    async def check(self, interaction: discord.Interaction, quote_id: int) -> QuoteSubmission:
         """A reviewer of this server, pressing for a submission of this server: a press is
         looked up by its message, which a forged press can name from anywhere."""
         await self.may_review(interaction)
@@ -416,15 +416,13 @@ class Quotes(commands.Cog):
                      if submission.near_duplicate_of else None)
         embed = review_embed(submission, pending_count=await quotes.pending_count(guild_id),
                              duplicate=duplicate)
-        view = ReviewView(submission.quote.id, may_press=self.may_review_submission,
-                          on_decide=self.decide, on_skip=self.skip)
+        view = ReviewView(self, submission.quote.id, reason=REJECT_REASON)
         return embed, view
 
     async def decide(self, interaction: discord.Interaction, quote_id: int, approve: bool,
                      reason: str | None) -> None:
         guild_id = _guild_id(interaction)
-        # Again: a modal submit is not covered by the view's check.
-        submission = await self.may_review_submission(interaction, quote_id)
+        submission = await self.check(interaction, quote_id)
         if approve and submission.quote.submitted_by == interaction.user.id:
             raise UserFacingError(OWN_SUBMISSION)  # rejecting one's own is withdrawing it
         reason = clean_reason(reason)

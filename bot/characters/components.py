@@ -18,8 +18,9 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 from discord.ext import commands
 
-from bot.core.errors import NO_MENTIONS, report_error
+from bot.core.errors import report_error
 from bot.core.formatting import BUTTON_LABEL_LIMIT, truncate
+from bot.core.ui import pressed_by_owner, reply
 
 _MAX_ID = 2**63 - 1  # SQLite's largest integer
 BROKEN_BUTTON = "That button doesn't work. Run the command again for a new one."
@@ -55,15 +56,10 @@ class _Guarded:
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if self.character_id is not None and self.character_id > _MAX_ID:
-            await interaction.response.send_message(BROKEN_BUTTON, ephemeral=True,
-                                                    allowed_mentions=NO_MENTIONS)
+            await reply(interaction, BROKEN_BUTTON)
             return False
-        if self.owner_id is not None and interaction.user.id != self.owner_id:
-            await interaction.response.send_message(
-                "These buttons belong to whoever ran the command; run it yourself to get your own.",
-                ephemeral=True, allowed_mentions=NO_MENTIONS,
-            )
-            return False
+        if self.owner_id is not None:
+            return await pressed_by_owner(interaction, self.owner_id)
         return True
 
     async def callback(self, interaction: discord.Interaction) -> None:

@@ -29,6 +29,18 @@ class BaseView(discord.ui.View):
         await report_error(interaction, error)
 
 
+NOT_YOURS = "These buttons belong to whoever ran the command; run it yourself to get your own."
+
+
+async def pressed_by_owner(interaction: discord.Interaction, owner_id: int) -> bool:
+    """The one "these buttons belong to whoever ran the command" check, for views and for
+    persistent buttons alike: refuses anyone else, privately."""
+    if interaction.user.id == owner_id:
+        return True
+    await reply(interaction, NOT_YOURS)
+    return False
+
+
 class OwnedView(BaseView):
     """A view only the member who asked for it may press."""
 
@@ -37,10 +49,4 @@ class OwnedView(BaseView):
         self.owner_id = owner_id
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message(
-                "These buttons belong to whoever ran the command; run it yourself to get your own.",
-                ephemeral=True,
-            )
-            return False
-        return True
+        return await pressed_by_owner(interaction, self.owner_id)

@@ -2,7 +2,7 @@
 one place; failures go through bot/core/errors.py like any command's.
 
 "Another" sits on public messages that live for ever, so it is a DynamicItem that needs no
-memory. The search pager and the review card are on ephemeral replies, which Discord's client
+memory. The search pager is on ephemeral replies, which Discord's client
 drops anyway; plain views with a timeout are enough there."""
 
 from __future__ import annotations
@@ -16,13 +16,9 @@ import discord
 from discord.ext import commands
 
 from bot.core.errors import report_error
-from bot.core.ui import BaseView, OwnedView
+from bot.core.review import ReasonPrompt
+from bot.core.ui import OwnedView, pressed_by_owner
 from bot.quotes.submissions import MAX_REASON_LENGTH
-
-# Who may press for this submission: raises UserFacingError (a reviewer of another server, a
-# member who is no reviewer) or returns what it checked.
-Check = Callable[[discord.Interaction, int], Awaitable[object]]
-Decide = Callable[[discord.Interaction, int, bool, str | None], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +67,7 @@ class AnotherButton(discord.ui.DynamicItem[discord.ui.Button],
         ))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.request.owner_id:
-            await interaction.response.send_message(
-                "These buttons belong to whoever ran the command; run it yourself to get your own.",
-                ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
-            )
-            return False
-        return True
+        return await pressed_by_owner(interaction, self.request.owner_id)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
@@ -118,61 +108,9 @@ class SearchPager(OwnedView):
         await self._on_page(interaction, self.page + 1)
 
 
-class ReviewView(BaseView):
-    """Approve / Reject / Skip for one submission. Every press is checked, by the cog's
-    `may_review_submission`: a reviewer (Manage Messages for the server, or the reviewer role),
-    not just whoever ran the command, and a submission of the server the press comes from
-    (discord.py finds this view by the message a press names, and a forged press can name a
-    message of another server)."""
-
-    def __init__(self, quote_id: int, *, may_press: Check, on_decide: Decide,
-                 on_skip: Callable[[discord.Interaction, int], Awaitable[None]]) -> None:
-        super().__init__(timeout=900)
-        self.quote_id = quote_id
-        self._may_press = may_press
-        self._on_decide = on_decide
-        self._on_skip = on_skip
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        await self._may_press(interaction, self.quote_id)  # refusals raise, to on_error
-        return True
-
-    @discord.ui.button(label="Approve", style=discord.ButtonStyle.success)
-    async def approve(self, interaction: discord.Interaction,
-                      button: discord.ui.Button[ReviewView]) -> None:
-        await self._on_decide(interaction, self.quote_id, True, None)
-
-    @discord.ui.button(label="Reject", style=discord.ButtonStyle.danger)
-    async def reject(self, interaction: discord.Interaction,
-                     button: discord.ui.Button[ReviewView]) -> None:
-        await interaction.response.send_modal(RejectForm(self.quote_id, self._on_decide))
-
-    @discord.ui.button(label="Skip", style=discord.ButtonStyle.secondary)
-    async def skip(self, interaction: discord.Interaction,
-                   button: discord.ui.Button[ReviewView]) -> None:
-        await self._on_skip(interaction, self.quote_id)
-
-
-class RejectForm(discord.ui.Modal):
-    """The optional reason for a rejection; the member sees it by DM and in /quote mine."""
-
-    reason: discord.ui.TextInput[RejectForm] = discord.ui.TextInput(
-        custom_id="reason",
-        label="Reason (optional; the member will see it)",
-        style=discord.TextStyle.paragraph,
-        required=False,
-        max_length=MAX_REASON_LENGTH,
-        placeholder="For example: we couldn't find this in the interview it cites.",
-    )
-
-    def __init__(self, quote_id: int, on_decide: Decide) -> None:
-        super().__init__(title=f"Reject submission #{quote_id}"[:45], timeout=900)
-        self.quote_id = quote_id
-        self._on_decide = on_decide
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self._on_decide(interaction, self.quote_id, False, self.reason.value or None)
-
-    async def on_error(  # type: ignore[override]  # discord.py: Modal.on_error drops BaseView's item
-            self, interaction: discord.Interaction, error: Exception, /) -> None:
-        await report_error(interaction, error)
+# How a rejection asks for its reason (the card itself is bot/core/review.py, shared with feeds).
+REJECT_REASON = ReasonPrompt(
+    label="Reason (optional; the member will see it)",
+    placeholder="For example: we couldn't find this in the interview it cites.",
+    max_length=MAX_REASON_LENGTH,
+)

@@ -23,6 +23,7 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,8 +40,9 @@ from bot.core.config import (
     load_settings,
 )
 from bot.core.database import Database, StoreUnavailable, check_location, is_damage
+from bot.core.leadership import LeaseRepository, shard_count_conflict
 from bot.core.maintenance import CheckReport, backup_database, check_database
-from bot.core.service_lock import ServingLockError, serving
+from bot.core.service_lock import ServingLockError, preparing, serving
 from bot.store import Store, StoreError
 
 log = logging.getLogger("bot")
@@ -284,12 +286,24 @@ async def cmd_run(settings: Settings) -> None:
     _allow_default_folder(settings)
     check_location(settings.database_path, create=True)
     seed = first_start_seed(settings)
-    with serving(settings.database_path):
-        store = await prepare_store(settings, seed)
+    with serving(settings.database_path, settings.shard_ids):
+        with preparing(settings.database_path):
+            store = await prepare_store(settings, seed)
         try:
+            await _check_shard_count(settings, store)
             await _serve(settings, store, token, bot_class(settings))
         finally:
             await store.close()
+
+
+async def _check_shard_count(settings: Settings, store: Store) -> None:
+    """Shard slices of one database must agree on SHARD_COUNT (bot/core/leadership.py)."""
+    if settings.shard_ids is None:
+        return
+    problem = shard_count_conflict(await LeaseRepository(store.database).current(),
+                                   settings.shard_count, datetime.now(UTC))
+    if problem:
+        raise CliError(problem)
 
 
 @contextlib.asynccontextmanager

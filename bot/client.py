@@ -22,6 +22,7 @@ from bot.core.backups import Backups
 from bot.core.config import Settings
 from bot.core.errors import report_error, user_message
 from bot.core.health_server import HealthServer
+from bot.core.leadership import Leadership, LeaseTiming, process_description
 from bot.core.logs import interaction_context
 from bot.core.metrics import BotMetrics
 from bot.core.text import without_lone_surrogates
@@ -131,10 +132,14 @@ class HeartstopperBot(commands.Bot):
         sync_dev_guild: bool = True,
         run_services: bool = True,
         clock: Callable[[], datetime] | None = None,
+        lease_timing: LeaseTiming | None = None,
         **options,
     ) -> None:
         intents = discord.Intents.none()
-        intents.guilds = True  # the only intent the features need; nothing privileged
+        intents.guilds = True  # servers and channels: nothing privileged
+        # WEBHOOKS_UPDATE: a follow-mode channel whose follower webhook is deleted by hand is
+        # noticed at once (not privileged; without it, the daily check notices).
+        intents.webhooks = True
         options.setdefault("max_ratelimit_timeout", MAX_RATELIMIT_TIMEOUT)
         # What /metrics shows (bot/core/metrics.py), on a registry of this bot's own.
         metrics = BotMetrics()
@@ -156,8 +161,16 @@ class HeartstopperBot(commands.Bot):
         self._extensions = discover_cogs() if extensions is None else extensions
         self._sync_dev_guild = sync_dev_guild
         # False for one-off CLI work (`sync`): cogs then skip background services such as news
-        # delivery or the daily quote, which must only run in the one serving process.
+        # delivery or the daily quote, which only a serving process runs (and of several
+        # serving one database, only the one holding the lease below).
         self.run_services = run_services
+        # Which process of those serving this database runs the background work: cogs add
+        # theirs here (when run_services), and it runs while this process holds the lease. A
+        # process without SHARD_IDS serves the database alone (its serving lock says so).
+        self.background = Leadership(
+            store.database, info=process_description(settings.shards_text),
+            shard_count=settings.shard_count if settings.sharded else None,
+            alone=settings.shard_ids is None, timing=lease_timing)
         # Automatic backups (cogs/backups.py sets it): .last, .made, .failed for metrics.
         self.backups: Backups | None = None
         self.metrics = metrics
@@ -171,6 +184,8 @@ class HeartstopperBot(commands.Bot):
         for extension in self._extensions:
             await self.load_extension(extension)
         log.info("loaded %d feature modules", len(self._extensions))
+        if self.run_services:
+            await self.background.start()
         if self.settings.metrics_port is not None and self.run_services:
             server = HealthServer(self, self.settings.metrics_host, self.settings.metrics_port)
             await server.start()
@@ -180,6 +195,12 @@ class HeartstopperBot(commands.Bot):
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d commands to the development guild", len(synced))
+
+    def serves(self, guild_id: int) -> bool:
+        """Whether `guild_id` is on a shard of this process (with SHARD_IDS, other processes
+        serve the rest; Discord puts a server on shard (id >> 22) % SHARD_COUNT)."""
+        ids, count = self.settings.shard_ids, self.settings.shard_count
+        return ids is None or count is None or (guild_id >> 22) % count in ids
 
     async def is_owner(self, user: discord.abc.User) -> bool:
         if self.settings.owner_ids:
@@ -209,6 +230,12 @@ class HeartstopperBot(commands.Bot):
 
     async def close(self) -> None:
         try:
+            # First: the work stops and the lease is given up, so another process serving
+            # this database takes the work over at its next look.
+            await self.background.stop()
+        except Exception:
+            log.exception("could not stop the background work cleanly")
+        try:
             await super().close()
         finally:
             server, self.health_server = self.health_server, None
@@ -217,11 +244,14 @@ class HeartstopperBot(commands.Bot):
 
 
 class ShardedHeartstopperBot(HeartstopperBot, commands.AutoShardedBot):
-    """The same bot on several gateway connections (shards) in one process, as discord.py's
-    AutoShardedBot does it; Discord requires sharding above 2,500 servers."""
+    """The same bot on several gateway connections (shards), as discord.py's AutoShardedBot
+    does it: all of them in this process, or the slice SHARD_IDS names while other processes
+    run the rest. Discord requires sharding above 2,500 servers."""
 
     def __init__(self, settings: Settings, store: Store, **options) -> None:
         options.setdefault("shard_count", settings.shard_count)  # None: ask Discord
+        if settings.shard_ids is not None:  # a slice; other processes run the rest
+            options.setdefault("shard_ids", list(settings.shard_ids))
         super().__init__(settings, store, **options)
 
 

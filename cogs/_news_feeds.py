@@ -150,8 +150,8 @@ class NewsFeeds(commands.Cog):
     async def cog_load(self) -> None:
         for command in self._commands:
             self.news.add_command(command)
-        if self.bot.run_services:
-            self.poller.start()
+        if self.bot.run_services:  # started in the process that leads (bot/core/leadership.py)
+            self.bot.background.add("feed polling", self.poller.start, self.poller.stop)
 
     async def cog_unload(self) -> None:
         for command in self._commands:

@@ -17,8 +17,8 @@ class AutomaticBackups(commands.Cog):
         bot.backups = self.backups
 
     async def cog_load(self) -> None:
-        if self.bot.run_services:
-            self.backups.start()
+        if self.bot.run_services:  # started in the process that leads (bot/core/leadership.py)
+            self.bot.background.add("backups", self.backups.start, self.backups.stop)
 
     async def cog_unload(self) -> None:
         await self.backups.stop()

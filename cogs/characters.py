@@ -10,6 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.canon.models import Character, Season
+from bot.canon.parts import FILM_PART, part_title
+from bot.canon.render import no_season_text
 from bot.characters.components import (
     DYNAMIC_ITEMS,
     card_view,
@@ -32,6 +34,12 @@ from bot.core.ui import reply
 from bot.quotes.render import quote_embed
 
 log = logging.getLogger(__name__)
+
+# How far a server has watched, in watching order: the film is the part after the last season.
+SPOILER_CHOICES = [
+    app_commands.Choice(name="None yet", value=0),
+    *(app_commands.Choice(name=part_title(part), value=part) for part in range(1, FILM_PART + 1)),
+]
 
 
 class Characters(commands.Cog):
@@ -61,16 +69,9 @@ class Characters(commands.Cog):
     async def _seasons(self) -> dict[int, Season]:
         return {s.number: s for s in await self.store.canon.seasons()}
 
-    async def _season_range_text(self) -> str:
-        numbers = sorted(await self._seasons())
-        if not numbers:
-            return "I don't know any seasons yet."
-        text = f"Heartstopper has seasons {numbers[0]}-{numbers[-1]}"
-        films = await self.store.canon.films()
-        if films:
-            year = f" ({films[0].release_year})" if films[0].release_year else ""
-            text += f", and the film {films[0].title}{year}"
-        return text + "."
+    async def _no_season_text(self, number: int) -> str:
+        return no_season_text(number, list(await self._seasons()),
+                              await self.store.canon.films())
 
     # ---- /character -----------------------------------------------------------------------
 
@@ -126,8 +127,7 @@ class Characters(commands.Cog):
     async def _list(self, owner_id: int, guild_id: int | None, season: int | None, page: int
                     ) -> tuple[discord.Embed, discord.ui.View | None]:
         if season is not None and season not in await self._seasons():
-            raise UserFacingError(f"There is no season {season}. "
-                                  f"{await self._season_range_text()}")
+            raise UserFacingError(await self._no_season_text(season))
         characters = [c for c in self.directory.index.characters
                       if season is None or season in c.seasons]
         watched = await self.store.guilds.watched_season(guild_id)
@@ -159,8 +159,7 @@ class Characters(commands.Cog):
         seasons = await self._seasons()
         card = seasons.get(number)
         if card is None:
-            raise UserFacingError(f"There is no season {number}. "
-                                  f"{await self._season_range_text()}")
+            raise UserFacingError(await self._no_season_text(number))
         news = await self.store.news.latest(50, season=number)
         before_release = [n for n in reversed(news)
                           if card.release_date is None or n.published < card.release_date]
@@ -173,20 +172,27 @@ class Characters(commands.Cog):
 
     @app_commands.command(name="spoilers", description="How far this server has watched; later "
                                                        "seasons get spoiler tags")
-    @app_commands.describe(season="The last season everyone here has watched (0: none yet). "
-                                  "Leave empty to see the setting.")
+    @app_commands.describe(season="The last part everyone here has watched: none yet, a season, "
+                                  "or the film. Leave empty to see the setting.")
+    @app_commands.choices(season=SPOILER_CHOICES)
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def spoilers(self, interaction: discord.Interaction,
-                       season: app_commands.Range[int, 0, 99] | None = None) -> None:
+                       season: int | None = None) -> None:
         assert interaction.guild_id is not None
+        if season is not None and not 0 <= season <= FILM_PART:
+            # Discord offers only the choices, but a crafted request can carry any number.
+            raise UserFacingError("Pick one of the offered choices: none yet, a season, or the "
+                                  "film.")
         released = [s.number for s in (await self._seasons()).values() if s.status == "released"]
         latest = max(released) if released else None
         if season is not None:
             # Watching everything released is the default; store it as "no limit" so a new
-            # season is open here as soon as it is released.
-            watched = None if latest is not None and season >= latest else season
+            # season is open here as soon as it is released. The film is stored as itself: the
+            # server has seen everything, and the reply says so.
+            watched = (None if latest is not None and latest <= season < FILM_PART
+                       else season)
             await self.store.guilds.set_watched_season(interaction.guild_id, watched)
         current = await self.store.guilds.watched_season(interaction.guild_id)
         await reply(interaction, spoiler_setting_text(current, latest))

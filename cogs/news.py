@@ -7,6 +7,7 @@ flight is resumed from the store the next time it starts.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from urllib.parse import urlparse
 
 import discord
@@ -18,13 +19,17 @@ from bot.core.backups import status_line as backup_status_line
 from bot.core.checks import require_bot_owner
 from bot.core.config import DISCORD_REQUESTS_PER_SECOND
 from bot.core.errors import UserFacingError
+from bot.core.leadership import describe_lease
 from bot.core.ui import reply
 from bot.news import DeliveryTiming, NewsEngine
+from bot.news.following import HubFollowing
 from bot.news.models import NewsDraft, NewsSubscription
 from bot.news.pacer import TokenBucket
 from bot.news.permissions import missing_post_permissions
 from bot.news.render import (
+    FOLLOW_LIMITS,
     LATEST_MAX,
+    following_text,
     latest_embed,
     missing_text,
     status_embed,
@@ -77,16 +82,27 @@ class News(commands.GroupCog, name="News", group_name="news",
                                      timeout=timing.request_timeout)
         self.engine = NewsEngine(bot.store, transport, clock=bot.clock, timing=timing,
                                  ready=bot.wait_until_ready)
+        # Follow mode (issue 20): channels following NEWS_HUB_CHANNEL_ID through Discord.
+        self.following = HubFollowing(bot, bot.store,
+                                      hub_channel_id=bot.settings.news_hub_channel_id,
+                                      pace=self.pacer.acquire, clock=bot.clock)
         super().__init__()
 
     async def cog_load(self) -> None:
         self.bot.news_engine = self.engine  # for the graceful stop, /healthz and /metrics
         # Only the serving process delivers: a one-off CLI login must not touch the outbox
         # (it would requeue the serving process's in-flight deliveries).
-        if self.bot.run_services:
-            await self.engine.start()
+        if self.bot.run_services:  # started in the process that leads (bot/core/leadership.py)
+            self.bot.background.add("news delivery", self.engine.start, self.engine.stop,
+                                    wake=self.engine.wake)
+            # Also without a hub: it ends the hub of an earlier setting.
+            self.bot.background.add(
+                "news hub following",
+                lambda: self.following.start(self.bot.wait_until_ready),
+                self.following.stop)
 
     async def cog_unload(self) -> None:
+        await self.following.stop()
         await self.engine.stop()
         if self.bot.news_engine is self.engine:
             self.bot.news_engine = None
@@ -99,11 +115,25 @@ class News(commands.GroupCog, name="News", group_name="news",
         channel="A text or announcement channel",
         role="A role to ping with each post (optional)",
         publish="Announcement channels: also publish each post to following servers",
+        mode="How news arrives: the bot posts it (default), or the channel follows the news hub",
     )
+    @app_commands.choices(mode=[
+        app_commands.Choice(name="per-channel (default): the bot posts, with role ping and "
+                                 "spoiler hiding", value="channel"),
+        app_commands.Choice(name="follow the hub: no role ping, no spoiler hiding, shows as "
+                                 "from the hub's server", value="follow"),
+    ])
     async def subscribe(self, interaction: discord.Interaction, channel: discord.TextChannel,
-                        role: discord.Role | None = None, publish: bool = False) -> None:
+                        role: discord.Role | None = None, publish: bool = False,
+                        mode: str = "channel") -> None:
         guild = _guild(interaction)
         _require_manage_channels(interaction, channel)
+        if channel.id == self.following.hub_channel_id:
+            raise UserFacingError(f"{channel.mention} is this bot's news hub: it gets every "
+                                  "news item already (NEWS_HUB_CHANNEL_ID).")
+        if mode == "follow":
+            await self._subscribe_follow(interaction, guild, channel, role, publish)
+            return
         if publish and not channel.is_news():
             raise UserFacingError(f"{channel.mention} is not an announcement channel, so posts "
                                   "there cannot be published. Pick an announcement channel, or "
@@ -118,12 +148,19 @@ class News(commands.GroupCog, name="News", group_name="news",
             self._check_role(role, channel, guild, interaction.user)
         store = self.bot.store
         before = await store.news.subscription(channel.id)
+        unfollowed = False
+        if before is not None and before.follows and before.state != "ended":
+            # Switching back from follow mode: the follow goes first, or the channel would
+            # get every item twice (Discord's copy and the bot's post).
+            unfollowed = await self.following.unfollow(before, channel)
         sub = await store.news.subscribe(guild.id, channel.id,
                                          role_id=role.id if role else None, publish=publish,
                                          subscribed_by=interaction.user.id, now=self.bot.clock())
         latest = await store.news.latest(1)
-        text = subscribed_text(sub, renewed=before is not None and before.state != "ended",
-                               has_latest=bool(latest))
+        renewed = (before is not None and before.state != "ended" and not before.follows)
+        text = subscribed_text(sub, renewed=renewed, has_latest=bool(latest))
+        if unfollowed:
+            text += " It no longer follows the news hub."
         if latest:
             view = PostLatestView(self.engine, sub, latest[0].id, interaction.user.id)
             view.interaction = interaction
@@ -152,6 +189,49 @@ class News(commands.GroupCog, name="News", group_name="news",
                 "@here, and All Roles** there yourself, so you can't set it as the news ping."
             )
 
+    async def _subscribe_follow(self, interaction: discord.Interaction, guild: discord.Guild,
+                                channel: discord.TextChannel, role: discord.Role | None,
+                                publish: bool) -> None:
+        if not self.following.enabled:
+            raise UserFacingError("Follow mode is not available on this bot: its operator has "
+                                  "not set up a news hub channel. Leave `mode` out to have the "
+                                  "bot post the news in the channel.")
+        if role is not None or publish:
+            raise UserFacingError(f"In follow mode {FOLLOW_LIMITS}, and the channel cannot "
+                                  "publish what it follows: leave `role` and `publish` out, or "
+                                  "use the default mode for them.")
+        perms = channel.permissions_for(guild.me)
+        missing = [name for ok, name in ((perms.view_channel, "View Channel"),
+                                         (perms.manage_webhooks, "Manage Webhooks")) if not ok]
+        if missing:
+            raise UserFacingError(f"I can't make {channel.mention} follow the news hub: I'm "
+                                  f"missing {missing_text(missing)} there (a follow is a "
+                                  "webhook in the channel). Grant "
+                                  f"{'it' if len(missing) == 1 else 'them'} to me (channel "
+                                  "settings > Permissions), then run this again.")
+        store = self.bot.store
+        before = await store.news.subscription(channel.id)
+        webhook_id = await self.following.follow(channel)
+        try:
+            sub = await store.news.subscribe(guild.id, channel.id, role_id=None, publish=False,
+                                             subscribed_by=interaction.user.id,
+                                             now=self.bot.clock(), mode="follow",
+                                             webhook_id=webhook_id)
+        except Exception:
+            # Not recorded: a follow nobody knows about would outlive an unsubscribe.
+            if before is None or before.webhook_id != webhook_id:
+                try:
+                    await self.following.remove_webhook(webhook_id, channel)
+                except (UserFacingError, discord.HTTPException) as exc:
+                    log.warning("could not undo the follow of channel %s: %s", channel.id, exc)
+            raise
+        live_before = before is not None and before.state != "ended"
+        text = following_text(
+            sub, hub_name=self.following.hub_name(),
+            renewed=live_before and before is not None and before.follows,
+            switched=live_before and before is not None and not before.follows)
+        await reply(interaction, text)
+
     @app_commands.command(name="unsubscribe", description="Stop posting news in a channel "
                           "(needs Manage Channels)")
     @app_commands.describe(channel="The subscribed channel")
@@ -159,18 +239,33 @@ class News(commands.GroupCog, name="News", group_name="news",
                           channel: discord.TextChannel) -> None:
         guild = _guild(interaction)
         _require_manage_channels(interaction, channel)
+        if channel.id == self.following.hub_channel_id:
+            raise UserFacingError(f"{channel.mention} is this bot's news hub: it stops getting "
+                                  "news only when NEWS_HUB_CHANNEL_ID is changed or removed.")
+        sub = await self.bot.store.news.subscription(channel.id)
+        if sub is not None and sub.follows and sub.state != "ended":
+            # Only the follow the bot made: its id was kept when it was made.
+            await self.following.unfollow(sub, channel)
         ended = await self.bot.store.news.unsubscribe(guild.id, channel.id, self.bot.clock())
         if not ended:
             raise UserFacingError(f"{channel.mention} is not subscribed to news; "
                                   "`/news subscriptions` lists the channels that are.")
-        await reply(interaction, f"Unsubscribed: no more news in {channel.mention}.")
+        what = ("it no longer follows the news hub" if sub is not None and sub.follows
+                else f"no more news in {channel.mention}")
+        await reply(interaction, f"Unsubscribed: {what}.")
 
     @app_commands.command(name="subscriptions",
                           description="This server's news channels and how delivery is going")
     async def subscriptions(self, interaction: discord.Interaction) -> None:
         guild = _guild(interaction)
-        subs = await self.bot.store.news.subscriptions(guild.id)
-        await reply(interaction, embed=subscriptions_embed(subs))
+        news = self.bot.store.news
+        subs = await news.subscriptions(guild.id)
+        if any(s.follows for s in subs):
+            # A follow deleted by hand shows as ended here, not as working.
+            await self.following.check_guild(subs)
+            subs = await news.subscriptions(guild.id)
+        ended = await news.ended_follows(guild.id, self.bot.clock() - timedelta(days=30))
+        await reply(interaction, embed=subscriptions_embed(subs, ended))
 
     @app_commands.command(name="latest", description="The newest Heartstopper news")
     @app_commands.describe(count=f"How many items (1-{LATEST_MAX}, default 3)")
@@ -204,10 +299,13 @@ class News(commands.GroupCog, name="News", group_name="news",
         published = await self.engine.publish(draft)
         log.info("news item %s posted by %s: %d deliveries", published.item.id,
                  interaction.user.id, published.deliveries)
+        followers = (f", and to {published.following} channel"
+                     f"{'s' * (published.following != 1)} following the news hub once the "
+                     "hub publishes it" if published.to_hub else "")
         await reply(interaction,
                     f"Posted news #{published.item.id}: it is on its way to "
-            f"{published.deliveries} subscribed channel{'s' * (published.deliveries != 1)}. "
-            "`/news status` shows how delivery is going.")
+            f"{published.deliveries} subscribed channel{'s' * (published.deliveries != 1)}"
+            f"{followers}. `/news status` shows how delivery is going.")
 
     @app_commands.command(name="status", description="Bot owners: news delivery at a glance")
     async def status(self, interaction: discord.Interaction) -> None:
@@ -215,10 +313,17 @@ class News(commands.GroupCog, name="News", group_name="news",
         status = await self.bot.store.news.status()
         embed = status_embed(status, rate=self.bot.settings.news_sends_per_second,
                              max_rate=DISCORD_REQUESTS_PER_SECOND, health=self.engine.health(),
-                             now=self.bot.clock())
+                             now=self.bot.clock(), delivered_elsewhere=await self._leader())
         embed.add_field(name="Last backup", value=backup_status_line(self.bot.backups),
                         inline=False)
         await reply(interaction, embed=embed)
+
+    async def _leader(self) -> str | None:
+        """Who delivers news, when it is another process (shard slices share one database)."""
+        background = self.bot.background
+        if background.leading or not self.bot.run_services:
+            return None
+        return describe_lease(await background.leases.current(), self.bot.clock())
 
     async def _require_owner(self, interaction: discord.Interaction) -> None:
         await require_bot_owner(self.bot, interaction,
@@ -245,10 +350,21 @@ class News(commands.GroupCog, name="News", group_name="news",
         # READY lists every server the bot is in (unavailable ones included), so a server
         # missing from it removed the bot while it was offline: no event will say so.
         present = {g.id for g in self.bot.guilds}
-        for guild_id in await self.bot.store.news.subscribed_guilds() - present:
+        # Only the servers on this process's shards: the other slices' are not in its READY.
+        subscribed = {g for g in await self.bot.store.news.subscribed_guilds()
+                      if self.bot.serves(g)}
+        for guild_id in subscribed - present:
             ended = await self.bot.store.news.end_guild(guild_id, "the bot left the server",
                                                         self.bot.clock())
             log.info("%d news subscriptions ended: no longer in guild %s", ended, guild_id)
+
+    @commands.Cog.listener()
+    async def on_webhooks_update(self, channel: discord.abc.GuildChannel) -> None:
+        # Needs the webhooks intent; without it the daily check and /news subscriptions
+        # notice a follow deleted by hand.
+        sub = await self.bot.store.news.subscription(channel.id)
+        if sub is not None and sub.follows and sub.state == "active":
+            await self.following.check(sub)
 
     @commands.Cog.listener()
     async def on_guild_channel_update(self, before: discord.abc.GuildChannel,

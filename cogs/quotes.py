@@ -17,23 +17,33 @@ from bot.core.errors import NO_MENTIONS, UserFacingError
 from bot.core.formatting import CHOICE_NAME_LIMIT, CHOICES_MAX, escape, truncate
 from bot.core.review import ReviewView
 from bot.core.ui import reply
+from bot.quotes import moderation
 from bot.quotes.cooldown import MemberCooldown
 from bot.quotes.daily import DailyQuotePoster
 from bot.quotes.models import QuoteDraw, QuoteFilter, QuoteSubmission
+from bot.quotes.moderation import quote_for_history
+from bot.quotes.notify import missing_permissions, notify_reviewers
+from bot.quotes.people import find_speaker, speaker_choices
 from bot.quotes.render import (
+    daily_now_text,
     daily_set_text,
     daily_status_text,
     decided_text,
     duplicate_embed,
+    history_embed,
     mine_embed,
+    moderated_text,
     no_match_text,
+    notify_text,
+    queue_embed,
     quote_embed,
     random_footer,
+    recent_history_embed,
     review_embed,
     review_empty_text,
     reviewers_text,
-    search_embed,
     submitted_text,
+    waiting_text,
 )
 from bot.quotes.review import (
     BOT_ROLE_REFUSED,
@@ -53,9 +63,15 @@ from bot.quotes.schedule import (
     parse_local_time,
     zone_choices,
 )
-from bot.quotes.search import SEARCH_HELP, search_quotes
+from bot.quotes.search import search_quotes
+from bot.quotes.search_render import search_reply_embed
 from bot.quotes.store import in_pool
-from bot.quotes.submissions import clean_reason, clean_submission, submit_quote
+from bot.quotes.submissions import (
+    MAX_REASON_LENGTH,
+    clean_reason,
+    clean_submission,
+    submit_quote,
+)
 from bot.quotes.upkeep import SearchIndexUpkeep
 from bot.quotes.views import (
     REJECT_REASON,
@@ -67,6 +83,8 @@ from bot.quotes.views import (
 
 MAX_SEASON = 20
 MINE_SHOWN = 10
+QUEUE_PAGE = 10  # waiting submissions per page of /quote queue
+HISTORY_SHOWN = 20  # decisions shown by /quote history
 # Generous for a person, tight for a script: 5 quotes per 20 s (Another included), 3
 # submissions per 5 minutes.
 RANDOM_RATE = (5, 20.0)
@@ -123,9 +141,12 @@ class Quotes(commands.Cog):
         self.bot.add_dynamic_items(AnotherButton)
         # Built now, not on a member's first keystroke; fresh whichever cog loaded first.
         await self.characters.keep_fresh(background=self.bot.run_services)
-        if self.bot.run_services:
-            await self.search_upkeep.start()  # first: it awaits a round before going on
-            self.daily_poster.start()
+        if self.bot.run_services:  # started in the process that leads (bot/core/leadership.py)
+            # The upkeep first: it awaits a round before going on.
+            self.bot.background.add("search index upkeep", self.search_upkeep.start,
+                                    self.search_upkeep.stop)
+            self.bot.background.add("quote of the day", self.daily_poster.start,
+                                    self.daily_poster.stop)
 
     async def cog_unload(self) -> None:
         if self.bot.run_services:
@@ -156,8 +177,8 @@ class Quotes(commands.Cog):
                               current: str) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        names = await self.bot.store.quotes.speakers(interaction.guild_id, current.strip(),
-                                                     limit=CHOICES_MAX)
+        names = await speaker_choices(self.bot.store.quotes, interaction.guild_id, current,
+                                      CHOICES_MAX)
         return [app_commands.Choice(name=truncate(n, CHOICE_NAME_LIMIT), value=n[:100])
                 for n in names]
 
@@ -172,7 +193,7 @@ class Quotes(commands.Cog):
     # ---- search ----------------------------------------------------------------------------
 
     @quote.command(name="search", description="Find quotes by their words, speaker or outlet")
-    @app_commands.describe(text='Words to find; "exact phrase", OR and word* also work')
+    @app_commands.describe(text='Words to find; "exact phrase", OR, -word and word* also work')
     @app_commands.checks.cooldown(*SEARCH_RATE, key=_member_key)
     async def search(self, interaction: discord.Interaction, text: str) -> None:
         await self.show_search(interaction, text, 0, first=True)
@@ -198,6 +219,9 @@ class Quotes(commands.Cog):
             watched = await store.guilds.watched_season(guild_id)
             embeds.append(duplicate_embed(submitted.near_duplicate, watched_season=watched))
         await reply(interaction, submitted_text(pending), embeds=embeds)
+        # After the member's reply, and never raising: a notice channel the bot lost access
+        # to must not break submitting.
+        await notify_reviewers(interaction.guild, store.quotes, submitted.submission, pending)
 
     @submit.autocomplete("speaker")
     async def _speaker_choices(self, interaction: discord.Interaction,
@@ -220,26 +244,126 @@ class Quotes(commands.Cog):
     async def review(self, interaction: discord.Interaction) -> None:
         guild_id = _guild_id(interaction)
         await self.may_review(interaction)
-        submission = await self.bot.store.quotes.next_pending(guild_id)
+        quotes = self.bot.store.quotes
+        submission = await quotes.next_pending(guild_id)
         if submission is None:
             await reply(interaction, review_empty_text())
             return
         embed, view = await self.review_card(guild_id, submission)
-        await reply(interaction, embed=embed, view=view)
+        await reply(interaction, waiting_text(await quotes.pending_count(guild_id)), embed=embed,
+                    view=view)
+
+    @quote.command(name="queue", description="List the submissions waiting for review "
+                                             "(reviewers)")
+    async def queue(self, interaction: discord.Interaction) -> None:
+        await self.may_review(interaction)
+        await self.show_queue(interaction, 0, first=True)
+
+    # ---- moderation: removing, hiding, and what was decided --------------------------------
+
+    @quote.command(name="remove",
+                   description="Take an approved member quote out of this server (reviewers)")
+    @app_commands.rename(quote_id="id")
+    @app_commands.describe(quote_id="The quote's number (in the footer of its card)",
+                           reason="Why (reviewers and the member who sent it will see it)")
+    async def quote_remove(self, interaction: discord.Interaction,
+                           quote_id: app_commands.Range[int, 1],
+                           reason: app_commands.Range[str, 1, MAX_REASON_LENGTH]) -> None:
+        guild_id = _guild_id(interaction)
+        await self.may_review(interaction)
+        done = await moderation.remove(self.bot.store.quotes, guild_id=guild_id,
+                                       quote_id=quote_id, actor_id=interaction.user.id,
+                                       reason=reason)
+        await reply(interaction, moderated_text(done.quote, done.action))
+
+    @quote.command(name="restore", description="Bring back a removed member quote (reviewers)")
+    @app_commands.rename(quote_id="id")
+    @app_commands.describe(quote_id="The quote's number (`/quote history` lists removals)")
+    async def quote_restore(self, interaction: discord.Interaction,
+                            quote_id: app_commands.Range[int, 1]) -> None:
+        guild_id = _guild_id(interaction)
+        await self.may_review(interaction)
+        done = await moderation.restore(self.bot.store.quotes, guild_id=guild_id,
+                                        quote_id=quote_id, actor_id=interaction.user.id)
+        await reply(interaction, moderated_text(done.quote, done.action))
+
+    @quote.command(name="hide",
+                   description="Stop showing a shared quote in this server (reviewers)")
+    @app_commands.rename(quote_id="id")
+    @app_commands.describe(quote_id="The quote's number (in the footer of its card)",
+                           reason="Why, for the other reviewers (optional)")
+    async def quote_hide(self, interaction: discord.Interaction,
+                         quote_id: app_commands.Range[int, 1],
+                         reason: app_commands.Range[str, 1, MAX_REASON_LENGTH] | None = None
+                         ) -> None:
+        guild_id = _guild_id(interaction)
+        await self.may_review(interaction)
+        done = await moderation.hide(self.bot.store.quotes, guild_id=guild_id,
+                                     quote_id=quote_id, actor_id=interaction.user.id,
+                                     reason=reason)
+        await reply(interaction, moderated_text(done.quote, done.action))
+
+    @quote.command(name="unhide", description="Show a hidden shared quote here again (reviewers)")
+    @app_commands.rename(quote_id="id")
+    @app_commands.describe(quote_id="The quote's number (`/quote history` lists what is hidden)")
+    async def quote_unhide(self, interaction: discord.Interaction,
+                           quote_id: app_commands.Range[int, 1]) -> None:
+        guild_id = _guild_id(interaction)
+        await self.may_review(interaction)
+        done = await moderation.unhide(self.bot.store.quotes, guild_id=guild_id,
+                                       quote_id=quote_id, actor_id=interaction.user.id)
+        await reply(interaction, moderated_text(done.quote, done.action))
+
+    @quote.command(name="history",
+                   description="Who approved, removed or hid a quote, and when (reviewers)")
+    @app_commands.rename(quote_id="id")
+    @app_commands.describe(quote_id="The quote's number; leave out for the latest decisions here")
+    async def quote_history(self, interaction: discord.Interaction,
+                            quote_id: app_commands.Range[int, 1] | None = None) -> None:
+        guild_id = _guild_id(interaction)
+        await self.may_review(interaction)
+        quotes = self.bot.store.quotes
+        if quote_id is None:
+            entries = await quotes.history(guild_id, limit=HISTORY_SHOWN)
+            await reply(interaction, embed=recent_history_embed(entries))
+            return
+        quote, standing = await quote_for_history(quotes, guild_id, quote_id)
+        entries = await quotes.history(guild_id, quote_id, limit=HISTORY_SHOWN)
+        submission = await quotes.submission(quote_id) if quote.submitted_by else None
+        await reply(interaction, embed=history_embed(quote, standing, entries, submission))
 
     @quote.command(
         name="reviewers",
         description="Show or choose the role that may review submissions (besides Manage Messages)",
     )
     @app_commands.describe(role="The reviewer role (not @everyone); leave out to see the setting",
-                           clear="True: remove the reviewer role, leaving only Manage Messages")
+                           clear="True: remove the reviewer role, leaving only Manage Messages",
+                           notify="A channel where I say (pinging nobody) that a submission waits",
+                           notify_off="True: stop announcing new submissions")
     @app_commands.check(require_manage_server)  # the server's permission, not a channel's
     async def reviewers(self, interaction: discord.Interaction,
-                        role: discord.Role | None = None, clear: bool = False) -> None:
+                        role: discord.Role | None = None, clear: bool = False,
+                        notify: discord.TextChannel | None = None,
+                        notify_off: bool = False) -> None:
         guild_id = _guild_id(interaction)
         quotes = self.bot.store.quotes
         if role is not None and clear:
             raise UserFacingError("Give a `role` or `clear:True`, not both.")
+        if notify is not None and notify_off:
+            raise UserFacingError("Give a `notify` channel or `notify_off:True`, not both.")
+        if notify is not None or notify_off:
+            if role is not None or clear:
+                raise UserFacingError("Change the role and the notice channel one at a time.")
+            if notify is not None:
+                missing = missing_permissions(notify)
+                if missing:
+                    raise UserFacingError(
+                        f"I can't post in {notify.mention}: I'm missing "
+                        f"{' and '.join(f'**{m}**' for m in missing)} there. Grant "
+                        f"{'them' if len(missing) > 1 else 'it'}, or pick another channel.")
+            await quotes.set_notify_channel(guild_id, notify.id if notify else None)
+            await reply(interaction, notify_text(await quotes.settings(guild_id), changed=True))
+            return
         if role is not None:
             if role.is_default():
                 raise UserFacingError(EVERYONE_REFUSED)
@@ -255,6 +379,7 @@ class Quotes(commands.Cog):
             guild = interaction.guild
             exists = role_id is not None and guild is not None and guild.get_role(role_id)
             text = reviewers_text(role_id, exists=bool(exists), changed=False)
+            text += "\n" + notify_text(await quotes.settings(guild_id), changed=False)
         await reply(interaction, text)
 
     # ---- quote of the day ------------------------------------------------------------------
@@ -296,6 +421,25 @@ class Quotes(commands.Cog):
                 "There was no quote of the day to stop.")
         await reply(interaction, text)
 
+    @daily.command(name="now", description="Post a quote of the day in its channel now")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def daily_now(self, interaction: discord.Interaction) -> None:
+        guild_id = _guild_id(interaction)
+        schedule = await self.bot.store.quotes.daily(guild_id)
+        guild = interaction.guild
+        channel = guild.get_channel(schedule.channel_id) if schedule and guild else None
+        if schedule is not None and channel is not None:
+            # From the cache, so a channel the bot cannot post in costs no refused request.
+            me = channel.guild.me
+            perms = channel.permissions_for(me) if me is not None else None
+            if perms is None or not (perms.view_channel and perms.send_messages
+                                     and perms.embed_links):
+                raise UserFacingError(f"I can't post in {channel.mention}: I need View Channel, "
+                                      "Send Messages and Embed Links there. Grant them, or "
+                                      "choose another channel with `/quote daily set`.")
+        posted = await self.daily_poster.post_now(guild_id)
+        await reply(interaction, daily_now_text(posted))
+
     @daily.command(name="show", description="Where and when the quote of the day is posted")
     async def daily_show(self, interaction: discord.Interaction) -> None:
         schedule = await self.bot.store.quotes.daily(_guild_id(interaction))
@@ -309,10 +453,7 @@ class Quotes(commands.Cog):
         silently ignored."""
         speaker = None
         if person and person.strip():
-            speaker = await self.bot.store.quotes.speaker_named(guild_id, person)
-            if speaker is None:
-                raise UserFacingError(f"No quotes here are by {escape(truncate(person, 80))}. "
-                                      "Pick a name from the suggestions.")
+            speaker = await find_speaker(self.bot.store.quotes, guild_id, person)
         character_id = None
         if character and character.strip():
             found = self.characters.index.named(character)
@@ -379,13 +520,33 @@ class Quotes(commands.Cog):
             self.page_cooldown.hit(interaction)  # each page is a search again
         result = await search_quotes(self.bot.store.quotes, guild_id, text, page=page)
         watched = await self.bot.store.guilds.watched_season(guild_id)
-        embed = search_embed(result.query, result.page, literal=result.literal,
-                             help_text=SEARCH_HELP, watched_season=watched)
+        embed = search_reply_embed(result, watched_season=watched)
         view: discord.ui.View | None = None
         if result.page.page_count > 1:
             view = SearchPager(interaction.user.id, page=result.page.page,
                                page_count=result.page.page_count,
                                on_page=lambda i, p: self.show_search(i, text, p, first=False))
+        if first:
+            await reply(interaction, embed=embed, view=view or discord.utils.MISSING)
+        else:
+            await interaction.response.edit_message(embed=embed, view=view,
+                                                    allowed_mentions=NO_MENTIONS)
+
+    async def show_queue(self, interaction: discord.Interaction, page: int, *,
+                         first: bool) -> None:
+        guild_id = _guild_id(interaction)
+        if not first:
+            await self.may_review(interaction)  # still a reviewer?
+        quotes = self.bot.store.quotes
+        count = await quotes.pending_count(guild_id)
+        page = max(0, min(page, -(-count // QUEUE_PAGE) - 1))
+        waiting = await quotes.pending(guild_id, offset=page * QUEUE_PAGE, limit=QUEUE_PAGE)
+        embed = queue_embed(waiting, pending_count=count, page=page, per_page=QUEUE_PAGE)
+        view: discord.ui.View | None = None
+        if count > QUEUE_PAGE:
+            view = SearchPager(interaction.user.id, page=page,
+                               page_count=-(-count // QUEUE_PAGE),
+                               on_page=lambda i, p: self.show_queue(i, p, first=False))
         if first:
             await reply(interaction, embed=embed, view=view or discord.utils.MISSING)
         else:

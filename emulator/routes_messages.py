@@ -182,6 +182,7 @@ class MessageRoutes:
             raise too_many_requests(retry, is_global=False, scope="shared")
         msg.payload["flags"] |= MESSAGE_FLAG_CROSSPOSTED
         self.emu.stats.publishes += 1
+        self.emu.webhooks.crossposted(msg)  # Discord's copies to every following channel
         await self._dispatch("MESSAGE_UPDATE", msg.payload, guild)
         return ok(msg.payload)
 

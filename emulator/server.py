@@ -30,6 +30,7 @@ from .routes_commands import CommandRoutes
 from .routes_core import CoreRoutes
 from .routes_interactions import InteractionRoutes
 from .routes_messages import MessageRoutes
+from .routes_webhooks import WebhookRoutes, Webhooks
 from .spec import SpecValidator, resolve_spec_path
 from .state import World
 
@@ -40,6 +41,7 @@ class EmulatorStats:
     rate_limited: int = 0  # global 429s
     publish_rate_limited: int = 0
     publishes: int = 0
+    follower_copies: int = 0  # published messages copied into following channels
     nonce_duplicates: int = 0
     messages_created: int = 0
     invalid_form_bodies: int = 0  # 400/50035, from limits or spec
@@ -78,6 +80,7 @@ class Emulator(DriverMixin):
         spec_path = resolve_spec_path(self.config.spec_path)
         self.spec = SpecValidator(spec_path) if spec_path is not None else None
         self.gateway = Gateway(self)
+        self.webhooks = Webhooks(self)  # follower webhooks and Discord's copies of publishes
         self.factory = InteractionFactory(self)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -108,6 +111,7 @@ class Emulator(DriverMixin):
         InteractionRoutes(self).register(table)
         self.message_routes = MessageRoutes(self)
         self.message_routes.register(table)
+        WebhookRoutes(self).register(table)
 
         async def not_found(request: web.Request) -> web.Response:
             raise web.HTTPNotFound()
@@ -134,6 +138,7 @@ class Emulator(DriverMixin):
     async def stop(self) -> None:
         if self._runner is None:
             return
+        await self.webhooks.close()
         await self.gateway.close_all()
         await self._runner.cleanup()
         self._runner = None

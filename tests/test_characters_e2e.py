@@ -145,7 +145,8 @@ async def test_spoiler_gating(harness: Harness) -> None:
 
     gated = await harness.emu.invoke("character", {"name": "Charlie"})
     assert "||**Season 3:**" in gated.embed["description"]
-    assert fields(gated.embed)["Seasons"] == "1, ||2||, ||3|| and the film"
+    # The film comes after season 3, so it is a spoiler here too.
+    assert fields(gated.embed)["Seasons"] == "1, ||2||, ||3|| and ||the film||"
     later = await harness.emu.invoke("character", {"name": "Sahar"})
     assert later.embed["description"].startswith("||")
     assert fields(later.embed)["Played by"] == "||Leila Khan||"

@@ -79,7 +79,7 @@ def test_every_mistake_is_reported_at_once(tmp_path: Path, seed_dir: Path,
 
 def test_a_bad_key_is_reported_once_not_at_every_reference(seed_dir: Path) -> None:
     # The person entry is wrong in another way; characters naming it must not all fail too.
-    edit(seed_dir, "people.json", lambda d: d["people"][0].update(roles=["director"]))
+    edit(seed_dir, "people.json", lambda d: d["people"][0].update(roles=["villain"]))
     with pytest.raises(SeedError) as raised:
         load_seed(seed_dir)
     assert len(raised.value.problems) == 1

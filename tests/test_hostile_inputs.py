@@ -45,6 +45,8 @@ def leaves(commands: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any
 
 def fill(option: dict[str, Any], text: str, h: Harness) -> Any:
     kind = option["type"]
+    if option.get("choices"):  # Discord sends only one of them, whatever was typed
+        return option["choices"][0]["value"]
     if kind == STRING:
         longest = int(option.get("max_length") or 6000)
         value = text[:longest]

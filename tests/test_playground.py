@@ -54,9 +54,9 @@ async def test_about_card_and_who_can_see_it(settings: Settings, tmp_path: Path)
 
 async def test_buttons_are_pressed_by_label(settings: Settings, tmp_path: Path) -> None:
     code, text = await transcript(settings, tmp_path,
-                                  "/characters season:2", "Next", "[previous]")
+                                  "/characters season:3", "Next", "[previous]")
     assert code == 0
-    first = block(text, "/characters season:2")
+    first = block(text, "/characters season:3")
     assert "[Previous (disabled)] [Next]" in first
     assert "Page 1 of 2" in first
     assert "Page 2 of 2" in block(text, "Next")

@@ -68,8 +68,10 @@ def test_a_quote_card_carries_speaker_role_outlet_month_and_source() -> None:
                          outlet=None, said_on=None, sources=())
     got = fields(quote_embed(creator, watched_season=None))
     assert got["Said by"] == "Alice Oseman (creator)"
-    assert got["Where and when"] == "Outlet not recorded · date not recorded"
-    assert got["Source"] == "Not recorded"
+    # Nothing known is left out rather than called "not recorded".
+    assert "Where and when" not in got and "Source" not in got
+    assert fields(quote_embed(make_quote(said_on=None), watched_season=None))[
+        "Where and when"] == "Entertainment Weekly"
 
 
 def test_a_quote_about_an_unwatched_season_is_a_spoiler() -> None:

@@ -59,7 +59,7 @@ async def _approved(store: Store, guild: int, text: str, user: int = 5) -> int:
 
 async def test_every_quote_once_before_any_repeat(seeded_store: Store) -> None:
     n = await seeded_store.quotes.pool_size(GUILD)
-    assert n == 18
+    assert n == 58
     rotation = QuoteRotation(seeded_store.quotes, random.Random(1))
     first = await _draw_ids(rotation, n)
     assert len(set(first)) == n
@@ -102,7 +102,7 @@ async def test_a_slow_reply_does_not_hold_up_the_next_draw(seeded_store: Store) 
 
 async def test_draws_report_the_round(seeded_store: Store) -> None:
     rotation = QuoteRotation(seeded_store.quotes, random.Random(2))
-    flt = QuoteFilter(person="Joe Locke")
+    flt = QuoteFilter(person="Rhea Norwood")  # two quotes
     draws = [await rotation.next(GUILD, flt) for _ in range(3)]
     assert [(d.cycle, d.new_cycle) for d in draws if d] == [(1, False), (1, False), (2, True)]
 
@@ -251,7 +251,7 @@ async def test_filters_by_person_character_and_season(seeded_store: Store) -> No
     quotes = seeded_store.quotes
     characters = {c.name: c.id for c in await seeded_store.canon.characters()}
     by_kit = await quotes.quotes(await _pool(seeded_store, QuoteFilter(person="Kit Connor")))
-    assert len(by_kit) == 5 and {q.speaker_name for q in by_kit} == {"Kit Connor"}
+    assert len(by_kit) == 9 and {q.speaker_name for q in by_kit} == {"Kit Connor"}
     about_nick = QuoteFilter(character_id=characters["Nick Nelson"])
     assert all("Nick Nelson" in q.about
                for q in await quotes.quotes(await _pool(seeded_store, about_nick)))
@@ -260,12 +260,12 @@ async def test_filters_by_person_character_and_season(seeded_store: Store) -> No
     combined = QuoteFilter(person="Alice Oseman", character_id=characters["Nick Nelson"],
                            season=3)
     assert await quotes.pool_size(GUILD, combined) == 1
-    nothing = QuoteFilter(person="Kit Connor", season=2)
+    nothing = QuoteFilter(person="Kit Connor", season=1)
     assert await QuoteRotation(quotes).next(GUILD, nothing) is None
 
 
 async def test_a_pool_of_one_repeats_it(seeded_store: Store) -> None:
-    flt = QuoteFilter(season=3, person="Kit Connor")
+    flt = QuoteFilter(season=3, person="Sebastian Croft")
     assert await seeded_store.quotes.pool_size(GUILD, flt) == 1
     rotation = QuoteRotation(seeded_store.quotes)
     assert len(set(await _draw_ids(rotation, 3, flt))) == 1
@@ -276,9 +276,9 @@ async def test_a_quote_approved_mid_round_joins_it_in_its_server_only(
     rotation = QuoteRotation(seeded_store.quotes, random.Random(5))
     first = await _draw_ids(rotation, 5)
     new_id = await _approved(seeded_store, GUILD, "A fan-submitted line for this server.")
-    rest = await _draw_ids(rotation, 14)  # 18 canon + 1 new - 5 already shown
+    rest = await _draw_ids(rotation, 54)  # 58 canon + 1 new - 5 already shown
     assert new_id in rest
-    assert len(set(first + rest)) == 19
+    assert len(set(first + rest)) == 59
     other = await _pool(seeded_store, guild=OTHER_GUILD)
     assert new_id not in other
 
@@ -295,14 +295,17 @@ async def test_pending_and_rejected_quotes_are_never_drawn(seeded_store: Store) 
 
 async def test_speakers_and_people_by_name(seeded_store: Store) -> None:
     quotes = seeded_store.quotes
-    assert await quotes.speakers(GUILD) == ["Alice Oseman", "Joe Locke", "Kit Connor",
-                                            "Rhea Norwood"]
+    assert await quotes.speakers(GUILD) == [
+        "Alice Oseman", "Bradley Riches", "Corinna Brown", "Euros Lyn", "Fisayo Akinade",
+        "Jenny Walser", "Joe Locke", "Kit Connor", "Kizzy Edgell", "Nima Taleghani",
+        "Olivia Colman", "Patrick Walters", "Rhea Norwood", "Sebastian Croft", "Tobie Donovan",
+        "William Gao", "Yasmin Finney"]
     assert await quotes.speakers(GUILD, "con") == ["Kit Connor"]
     assert await quotes.speakers(GUILD, "%") == []
     assert await quotes.speaker_named(GUILD, "  kit   CONNOR ") == "Kit Connor"
-    assert await quotes.speaker_named(GUILD, "Olivia Colman") is None  # no quotes
-    person = await quotes.person_named("olivia colman")
-    assert person is not None and person.name == "Olivia Colman"
+    assert await quotes.speaker_named(GUILD, "Leila Khan") is None  # no quotes
+    person = await quotes.person_named("leila khan")
+    assert person is not None and person.name == "Leila Khan"
 
 
 async def test_quotes_carry_full_attribution(seeded_store: Store) -> None:
@@ -329,7 +332,7 @@ async def test_search_ranks_and_marks_matches(seeded_store: Store) -> None:
 async def test_search_covers_speaker_and_outlet_and_pages(seeded_store: Store) -> None:
     quotes = seeded_store.quotes
     by_speaker = await quotes.search(GUILD, "connor", per_page=2)
-    assert by_speaker.total == 5 and len(by_speaker.hits) == 2 and by_speaker.page_count == 3
+    assert by_speaker.total == 9 and len(by_speaker.hits) == 2 and by_speaker.page_count == 5
     second = await quotes.search(GUILD, "connor", page=1, per_page=2)
     assert {h.quote.id for h in by_speaker.hits}.isdisjoint(h.quote.id for h in second.hits)
     assert (await quotes.search(GUILD, "variety")).total == 1
@@ -365,7 +368,7 @@ async def test_exactly_the_counting_limit_of_matches_is_an_exact_count(
 async def test_a_page_past_the_last_still_says_how_many_match(seeded_store: Store) -> None:
     """An old pager can ask for a page that no longer exists: no hits, and the true count."""
     past = await seeded_store.quotes.search(GUILD, "connor", page=9, per_page=2)
-    assert past.hits == () and past.total == 5 and past.ranked and not past.capped
+    assert past.hits == () and past.total == 9 and past.ranked and not past.capped
     none = await seeded_store.quotes.search(GUILD, "zyzzyva")
     assert none.hits == () and none.total == 0 and none.page_count == 1
 

@@ -51,6 +51,22 @@ async def test_a_seed_by_another_process_shows_after_the_next_version_check(
     assert (await seeded_store.canon.sources())[key].title == "Changed elsewhere"
 
 
+async def test_another_process_drawing_quotes_keeps_the_cache(
+        seeded_store: Store, db_path: Path) -> None:
+    """Shard slices in two processes commit all the time (each draw marks a quote seen); only a
+    change to what is cached may throw the cache and the character index away."""
+    first = await seeded_store.canon.content_version()
+    async with await Store.open(db_path) as other:
+        [quote_id] = await other.database.fetch_all("SELECT id FROM quotes LIMIT 1")
+        async with other.database.transaction() as db:
+            await db.execute("INSERT INTO quote_rotation_seen (guild_id, filter_key, quote_id)"
+                             " VALUES (?, 'all', ?)", (GUILD, quote_id["id"]))
+        assert await seeded_store.canon.content_version() == first
+        async with other.database.transaction() as db:
+            await db.execute("UPDATE characters SET name = name || '' WHERE id = 1")
+        assert await seeded_store.canon.content_version() != first
+
+
 async def test_an_approved_quote_counts_on_its_character_card_at_once(
         seeded_store: Store) -> None:
     charlie = await _character(seeded_store, "Charlie Spring")

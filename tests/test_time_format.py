@@ -10,6 +10,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.core.leadership import BACKGROUND, LeaseRepository
 from bot.core.times import parse_stamp, stamp
 from bot.feeds.store import Fingerprint, HeldDraft
 from bot.news.models import NewsDraft
@@ -183,6 +184,13 @@ async def test_the_features_store_every_time_in_the_one_format(seeded_store: Sto
                                  "HTTP 500", unsure=True)
     await store.news.fail(jobs[subs[2].id].delivery.id, "HTTP 400", now)
     await store.news.pause(jobs[subs[1].id].delivery.id, subs[1].id, now, "Missing Access", now)
+    follows = await store.news.subscribe(GUILD, 13, role_id=None, publish=False, subscribed_by=7,
+                                         now=now, mode="follow", webhook_id=99)
+    await store.news.follow_checked(follows.id, now)
+    await store.quotes.record_daily_post(GUILD, now)
+    # Shard slices: the lease that picks the process running the background work.
+    leases = LeaseRepository(store.database)
+    assert await leases.take(BACKGROUND, "a", "pid 1", None, now, now + timedelta(seconds=15))
 
     # Feeds: a fetch, a failure, entries seen, posted and held, fingerprints.
     feed = await store.feeds.add("https://fans.example.org/feed", keywords=[], review=False,

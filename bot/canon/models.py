@@ -49,14 +49,31 @@ class Character:
 
 
 @dataclass(frozen=True, slots=True)
+class Episode:
+    season: int
+    number: int
+    title: str
+    sources: tuple[Source, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Season:
     number: int
     title: str
     status: str
     release_date: str | None
     episode_count: int | None
-    episodes: tuple[str, ...]
+    episodes: tuple[str, ...]  # the titles, in order
     new_cast: tuple[Person, ...]
+    sources: tuple[Source, ...] = ()
+    episode_list: tuple[Episode, ...] = ()  # the same episodes, each with its sources
+
+
+@dataclass(frozen=True, slots=True)
+class FilmFact:
+    """One thing known about the film, in our own words, with where it comes from."""
+
+    text: str
     sources: tuple[Source, ...] = ()
 
 
@@ -68,6 +85,7 @@ class Film:
     release_year: int | None
     release_date: str | None
     sources: tuple[Source, ...] = ()
+    known: tuple[FilmFact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +112,9 @@ class StoreStats:
     seasons: int
     films: int
     awards: int
+    episodes: int = 0
+    film_facts: int = 0
+    quotes_with_episode: int = 0
 
     def as_rows(self) -> list[tuple[str, int]]:
         return [
@@ -107,6 +128,9 @@ class StoreStats:
             ("quotes (pending review)", self.quotes_pending),
             ("news items", self.news_items),
             ("seasons", self.seasons),
+            ("episodes", self.episodes),
             ("films", self.films),
+            ("facts about the film", self.film_facts),
             ("awards", self.awards),
+            ("quotes about one episode", self.quotes_with_episode),
         ]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn, ParamSpec, TypeVar, cast, overload
 
+from bot.canon.parts import FILM_PART
+
 SEED_FILES = (
     "sources.json",
     "people.json",
@@ -29,7 +31,7 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
 _FULL_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 ROLES = ("student", "staff", "family", "other")
-PERSON_ROLES = ("creator", "cast")
+PERSON_ROLES = ("creator", "cast", "director", "executive producer")
 MAX_QUOTE_LENGTH = 1000
 
 
@@ -98,6 +100,14 @@ class SeedQuote:
     about: tuple[str, ...]
     context: str | None
     sources: tuple[str, ...]
+    episode: int | None = None  # within `season`
+
+
+@dataclass(frozen=True, slots=True)
+class SeedEpisode:
+    number: int
+    title: str
+    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +117,18 @@ class SeedSeason:
     status: str
     release_date: str | None
     episode_count: int | None
-    episodes: tuple[str, ...]
+    episodes: tuple[SeedEpisode, ...]
     new_cast: tuple[str, ...]
+    sources: tuple[str, ...]
+
+    @property
+    def episode_titles(self) -> tuple[str, ...]:
+        return tuple(e.title for e in self.episodes)
+
+
+@dataclass(frozen=True, slots=True)
+class SeedFilmFact:
+    text: str
     sources: tuple[str, ...]
 
 
@@ -120,6 +140,7 @@ class SeedFilm:
     release_year: int | None
     release_date: str | None
     sources: tuple[str, ...]
+    known: tuple[SeedFilmFact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,15 +467,8 @@ def load_seed(seed_dir: Path) -> SeedData:
     ), lambda r: r.key)
 
     characters, character_keys = files.entries(
-        "characters.json", "characters", lambda e: SeedCharacter(
-            key=e.key(), name=e.text("name", max_length=100), aliases=e.text_list("aliases"),
-            actor=e.ref("actor", person_keys, "person", required=False),
-            seasons=e.int_list("seasons"), in_film=e.boolean("in_film"),
-            description=e.text("description", required=False, max_length=1000),
-            arcs=_arcs(e), school=e.text("school", required=False),
-            school_detail=e.text("school_detail", required=False),
-            role=e.choice("role", ROLES), sources=cited(e),
-        ), lambda r: r.key)
+        "characters.json", "characters", lambda e: _character(e, person_keys, cited),
+        lambda r: r.key)
 
     quotes, _ = files.entries("quotes.json", "quotes", lambda e: SeedQuote(
         key=e.key(), text=e.text("text", max_length=MAX_QUOTE_LENGTH),
@@ -462,18 +476,20 @@ def load_seed(seed_dir: Path) -> SeedData:
         # Null where the source names no outlet or date: better blank than guessed.
         outlet=e.text("outlet", required=False),
         date=e.date("date", _MONTH, "a month like 2022-04", required=False),
-        season=e.integer("season", required=False),
+        season=_part(e, "season"), episode=e.integer("episode", required=False),
         about=e.refs("about", character_keys, "character"),
         context=e.text("context", required=False), sources=cited(e),
     ), lambda r: r.key)
 
     seasons, _ = files.entries("seasons.json", "seasons", lambda e: SeedSeason(
-        number=e.integer("number"), title=e.text("title"), status=e.text("status"),
+        number=_season_number(e), title=e.text("title"), status=e.text("status"),
         release_date=e.date("release_date", _FULL_DATE, "a date like 2022-04-22", required=False),
         episode_count=e.integer("episode_count", required=False),
-        episodes=e.text_list("episodes"), new_cast=e.refs("new_cast", person_keys, "person"),
+        episodes=_episodes(e, source_keys),
+        new_cast=e.refs("new_cast", person_keys, "person"),
         sources=cited(e),
     ), lambda r: r.number)
+    _check_quote_episodes(files, quotes, seasons)
 
     films = _films(files, source_keys)
 
@@ -493,6 +509,92 @@ def load_seed(seed_dir: Path) -> SeedData:
     if files.problems:
         raise SeedError(files.problems)
     return SeedData(sources, people, characters, quotes, seasons, films, news, awards)
+
+
+def _season_number(e: _Entry) -> int:
+    number = e.integer("number")
+    if number is not None and number >= FILM_PART:
+        e.fail(f"'number' {number} is where the film comes in the watching order; seasons are "
+               f"numbered below {FILM_PART} (the film's place is FILM_PART in "
+               "bot/canon/parts.py)")
+    return number
+
+
+def _character(e: _Entry, person_keys: set[str] | None,
+               cited: Callable[[_Entry], tuple[str, ...]]) -> SeedCharacter:
+    # `editor_note` is for the people who edit the seed (why a field says what it says): it is
+    # checked like any text but never stored, so no card can show it to fans.
+    e.text("editor_note", required=False)
+    return SeedCharacter(
+        key=e.key(), name=e.text("name", max_length=100), aliases=e.text_list("aliases"),
+        actor=e.ref("actor", person_keys, "person", required=False),
+        seasons=e.int_list("seasons"), in_film=e.boolean("in_film"),
+        description=e.text("description", required=False, max_length=1000),
+        arcs=_arcs(e), school=e.text("school", required=False),
+        school_detail=e.text("school_detail", required=False),
+        role=e.choice("role", ROLES), sources=cited(e),
+    )
+
+
+def _part(e: _Entry, name: str) -> int | None:
+    """A season number, or the film's place after the last season (FILM_PART)."""
+    value = e.integer(name, required=False)
+    if value is not None and value > FILM_PART:
+        e.note(f"'{name}' must be a season number, or {FILM_PART} for the film, got {value!r}")
+    return value
+
+
+def _episodes(e: _Entry, source_keys: set[str] | None) -> tuple[SeedEpisode, ...]:
+    """A season's episodes: objects with `number`, `title` and `sources`, or (the older form)
+    plain titles in order, which cite the season's own sources (checked with the season)."""
+    raw = e.raw.get("episodes") or []
+    own = e.raw.get("sources")
+    season_sources = tuple(k for k in own if isinstance(k, str)) if isinstance(own, list) else ()
+    if not isinstance(raw, list):
+        e.note("'episodes' must be a list of episodes")
+        return ()
+    episodes: list[SeedEpisode] = []
+    for index, item in enumerate(raw):
+        where = f"{e.where}: episodes[{index}]"
+        if isinstance(item, str) and item.strip():
+            episodes.append(SeedEpisode(index + 1, item.strip(), season_sources))
+            continue
+        try:
+            entry = _Entry(where, item, e.problems)
+        except _Invalid:
+            e.failures += 1
+            continue
+        episode = SeedEpisode(
+            number=entry.integer("number"), title=entry.text("title", max_length=100),
+            sources=entry.refs("sources", source_keys, "source", non_empty=True),
+        )
+        if entry.failures:
+            e.failures += entry.failures
+            continue
+        episodes.append(episode)
+    numbers = [ep.number for ep in episodes]
+    if len(set(numbers)) != len(numbers):
+        e.note("'episodes' numbers the same episode twice")
+    count = e.raw.get("episode_count")
+    if isinstance(count, int) and len(episodes) > count:
+        e.note(f"'episodes' lists {len(episodes)} episodes but 'episode_count' is {count}")
+    return tuple(sorted(episodes, key=lambda ep: ep.number))
+
+
+def _check_quote_episodes(files: _Loader, quotes: Sequence[SeedQuote],
+                          seasons: Sequence[SeedSeason]) -> None:
+    """A quote's `episode` must be one of the episodes listed for its season."""
+    listed = {(s.number, ep.number) for s in seasons for ep in s.episodes}
+    known_seasons = {s.number for s in seasons}
+    for q in quotes:
+        if q.episode is None:
+            continue
+        where = f"{files.label('quotes.json')}: quote {q.key!r}"
+        if q.season is None or q.season not in known_seasons:
+            files.problems.append(f"{where}: 'episode' needs the 'season' it belongs to")
+        elif (q.season, q.episode) not in listed:
+            files.problems.append(f"{where}: season {q.season} has no episode {q.episode} in "
+                                  "seasons.json")
 
 
 def _check_roles(e: _Entry) -> tuple[str, ...]:
@@ -533,5 +635,27 @@ def _films(files: _Loader, source_keys: set[str] | None) -> tuple[SeedFilm, ...]
         release_year=e.integer("release_year", required=False, minimum=1900),
         release_date=e.date("release_date", _FULL_DATE, "a date like 2026-01-01", required=False),
         sources=e.refs("sources", source_keys, "source", non_empty=True),
+        known=_film_facts(e, source_keys),
     )
     return () if e.failures else (film,)
+
+
+def _film_facts(e: _Entry, source_keys: set[str] | None) -> tuple[SeedFilmFact, ...]:
+    raw = e.raw.get("known") or []
+    if not isinstance(raw, list):
+        e.note("'known' must be a list of facts, each with 'text' and 'sources'")
+        return ()
+    facts: list[SeedFilmFact] = []
+    for index, item in enumerate(raw):
+        try:
+            entry = _Entry(f"{e.where}: known[{index}]", item, e.problems)
+        except _Invalid:
+            e.failures += 1
+            continue
+        fact = SeedFilmFact(text=entry.text("text", max_length=400),
+                            sources=entry.refs("sources", source_keys, "source", non_empty=True))
+        if entry.failures:
+            e.failures += entry.failures
+            continue
+        facts.append(fact)
+    return tuple(facts)

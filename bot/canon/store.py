@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING
 
 import aiosqlite
 
-from bot.canon.models import Award, Character, Film, Person, Season, Source, StoreStats
+from bot.canon.models import (
+    Award,
+    Character,
+    Episode,
+    Film,
+    FilmFact,
+    Person,
+    Season,
+    Source,
+    StoreStats,
+)
 from bot.core.cache import ReadCache
 from bot.core.database import Database
 from bot.core.times import stamp
@@ -26,7 +36,7 @@ class CanonRepository:
         self._db = database
         self._cache = cache
         self._generation = 0
-        self._data_version: int | None = None
+        self._stored_generation: int | None = None
 
     # ---- seeding -------------------------------------------------------------------------
 
@@ -48,6 +58,7 @@ class CanonRepository:
             "characters": len(seed.characters), "quotes": len(seed.quotes),
             "seasons": len(seed.seasons), "films": len(seed.films), "news": len(seed.news),
             "awards": len(seed.awards),
+            "episodes": sum(len(season.episodes) for season in seed.seasons),
         }
 
     async def _write_seed(self, seed: SeedData) -> None:
@@ -103,15 +114,16 @@ class CanonRepository:
                 qid = await self._upsert_id(
                     db,
                     "INSERT INTO quotes (seed_key, text, speaker_id, speaker_name, outlet, said_on,"
-                    " season, context, source_keys, status, created_at) VALUES (?, ?, ?, ?, ?,"
-                    " ?, ?, ?, ?, 'canon', ?) ON CONFLICT(seed_key) DO UPDATE SET"
+                    " season, episode, context, source_keys, status, created_at) VALUES (?, ?, ?,"
+                    " ?, ?, ?, ?, ?, ?, ?, 'canon', ?) ON CONFLICT(seed_key) DO UPDATE SET"
                     " text = excluded.text,"
                     " speaker_id = excluded.speaker_id, speaker_name = excluded.speaker_name,"
                     " outlet = excluded.outlet, said_on = excluded.said_on,"
-                    " season = excluded.season, context = excluded.context,"
+                    " season = excluded.season, episode = excluded.episode,"
+                    " context = excluded.context,"
                     " source_keys = excluded.source_keys RETURNING id",
                     (q.key, q.text, person_ids[q.speaker], names[q.speaker], q.outlet, q.date,
-                     q.season, q.context, json.dumps(q.sources), now),
+                     q.season, q.episode, q.context, json.dumps(q.sources), now),
                 )
                 await db.execute("DELETE FROM quote_characters WHERE quote_id = ?", (qid,))
                 await db.executemany(
@@ -127,18 +139,28 @@ class CanonRepository:
                     " episode_count = excluded.episode_count, episodes = excluded.episodes,"
                     " new_cast = excluded.new_cast, source_keys = excluded.source_keys",
                     (season.number, season.title, season.status, season.release_date,
-                     season.episode_count, json.dumps(season.episodes),
+                     season.episode_count, json.dumps(season.episode_titles),
                      json.dumps(season.new_cast), json.dumps(season.sources)),
+                )
+                await db.execute("DELETE FROM episodes WHERE season = ?", (season.number,))
+                await db.executemany(
+                    "INSERT INTO episodes (season, number, title, source_keys) VALUES (?, ?, ?, ?)",
+                    [(season.number, ep.number, ep.title, json.dumps(ep.sources))
+                     for ep in season.episodes],
                 )
             for film in seed.films:
                 await db.execute(
                     "INSERT INTO films (seed_key, title, status, release_year, release_date,"
-                    " source_keys) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(seed_key) DO UPDATE SET"
+                    " source_keys, known) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(seed_key) DO UPDATE SET"
                     " title = excluded.title, status = excluded.status,"
                     " release_year = excluded.release_year,"
-                    " release_date = excluded.release_date, source_keys = excluded.source_keys",
+                    " release_date = excluded.release_date, source_keys = excluded.source_keys,"
+                    " known = excluded.known",
                     (film.key, film.title, film.status, film.release_year, film.release_date,
-                     json.dumps(film.sources)),
+                     json.dumps(film.sources),
+                     json.dumps([{"text": f.text, "sources": list(f.sources)}
+                                 for f in film.known])),
                 )
             for n in seed.news:
                 # Seeded news is history: it is stored for /news latest and /season, and is
@@ -171,14 +193,16 @@ class CanonRepository:
         return int(row[0])
 
     async def content_version(self) -> tuple[int, int]:
-        """Changes whenever canon may have changed: a seed through this store bumps the
-        generation, and a commit by another connection (`heartstopper-bot db seed` while the bot
-        runs) changes SQLite's data_version."""
-        data_version = await self._db.data_version()
-        if data_version != self._data_version:
-            self._cache.clear()  # another process wrote: what was read may be stale
-            self._data_version = data_version
-        return data_version, self._generation
+        """Changes whenever canon or a quote pool may have changed: a seed through this store
+        bumps the local generation, and any process's change to cached content bumps the
+        database's content generation (triggers of migration 0017). Other commits, such as a
+        quote draw's, leave it alone, so a second process does not throw its cache away."""
+        generation = int(await self._db.fetch_value(
+            "SELECT generation FROM content_generation WHERE id = 1") or 0)
+        if generation != self._stored_generation:
+            self._cache.clear()  # someone changed what was read: it may be stale
+            self._stored_generation = generation
+        return generation, self._generation
 
     async def is_seeded(self) -> bool:
         return bool(await self._db.fetch_value("SELECT EXISTS (SELECT 1 FROM characters)"))
@@ -197,6 +221,15 @@ class CanonRepository:
         rows = await self._db.fetch_all(
             "SELECT id, seed_key, name, roles, description, source_keys FROM people ORDER BY name"
         )
+        return [self._person(r, sources) for r in rows]
+
+    async def _people_keyed(self, keys: set[str]) -> list[Person]:
+        if not keys:
+            return []
+        sources = await self.sources()
+        rows = await self._db.fetch_all(
+            "SELECT id, seed_key, name, roles, description, source_keys FROM people"
+            f" WHERE seed_key IN ({','.join('?' * len(keys))})", tuple(keys))
         return [self._person(r, sources) for r in rows]
 
     def _person(self, r: aiosqlite.Row, sources: dict[str, Source]) -> Person:
@@ -236,7 +269,8 @@ class CanonRepository:
     async def character_quote_ids(self, character_id: int, guild_id: int | None
                                   ) -> tuple[int, ...]:
         """Quotes about this character or by the person who plays them, visible in the guild
-        (canon ones everywhere, approved submissions only where they were made), in id order.
+        (canon ones everywhere, approved submissions only where they were made, less what the
+        guild removed or hid), in id order.
         Kept in the read cache: every character card shows their number."""
         cached = self._cache.quote_ids(character_id, guild_id)
         if cached is not None:
@@ -249,10 +283,14 @@ class CanonRepository:
             "SELECT q.id FROM quote_characters qc CROSS JOIN quotes q ON q.id = qc.quote_id"
             " WHERE qc.character_id = :character"
             "   AND (q.status = 'canon' OR (q.status = 'approved' AND q.guild_id IS :guild))"
+            "   AND NOT EXISTS (SELECT 1 FROM quote_hidden h"
+            "                   WHERE h.guild_id IS :guild AND h.quote_id = q.id)"
             " UNION"
             " SELECT q.id FROM characters c CROSS JOIN quotes q ON q.speaker_id = c.actor_id"
             " WHERE c.id = :character"
             "   AND (q.status = 'canon' OR (q.status = 'approved' AND q.guild_id IS :guild))"
+            "   AND NOT EXISTS (SELECT 1 FROM quote_hidden h"
+            "                   WHERE h.guild_id IS :guild AND h.quote_id = q.id)"
             " ORDER BY 1",
             {"guild": guild_id, "character": character_id},
         )
@@ -262,8 +300,14 @@ class CanonRepository:
 
     async def seasons(self) -> list[Season]:
         sources = await self.sources()
-        people = {p.key: p for p in await self.people() if p.key}
         rows = await self._db.fetch_all("SELECT * FROM seasons ORDER BY number")
+        # Only the people the seasons name: reading every person (thousands in a grown store)
+        # was most of a /season.
+        people = {p.key: p for p in await self._people_keyed(
+            {k for r in rows for k in _json_list(r["new_cast"])}) if p.key}
+        episodes: dict[int, list[Episode]] = {}
+        for episode in await self.episodes():
+            episodes.setdefault(episode.season, []).append(episode)
         return [
             Season(
                 number=r["number"], title=r["title"], status=r["status"],
@@ -271,15 +315,43 @@ class CanonRepository:
                 episodes=tuple(_json_list(r["episodes"])),
                 new_cast=tuple(people[k] for k in _json_list(r["new_cast"]) if k in people),
                 sources=self._cite(sources, r["source_keys"]),
+                episode_list=tuple(episodes.get(r["number"], ())),
             )
             for r in rows
         ]
+
+    async def episodes(self, season: int | None = None) -> list[Episode]:
+        """Every episode (or one season's), in watching order."""
+        sources = await self.sources()
+        where, params = ("", ()) if season is None else ("WHERE season = ?", (season,))
+        rows = await self._db.fetch_all(
+            f"SELECT season, number, title, source_keys FROM episodes {where}"
+            " ORDER BY season, number", params)
+        return [Episode(r["season"], r["number"], r["title"],
+                        self._cite(sources, r["source_keys"])) for r in rows]
+
+    async def episode_quote_ids(self, season: int, episode: int, guild_id: int | None
+                                ) -> tuple[int, ...]:
+        """Quotes about this episode that the guild can see (canon everywhere, approved
+        submissions where they were made, neither taken out of the guild's quotes), in id
+        order."""
+        rows = await self._db.fetch_all(
+            "SELECT id FROM quotes WHERE season = :season AND episode = :episode"
+            " AND (status = 'canon' OR (status = 'approved' AND guild_id IS :guild))"
+            " AND id NOT IN (SELECT quote_id FROM quote_hidden WHERE guild_id IS :guild)"
+            " ORDER BY id",
+            {"season": season, "episode": episode, "guild": guild_id})
+        return tuple(r["id"] for r in rows)
 
     async def films(self) -> list[Film]:
         sources = await self.sources()
         rows = await self._db.fetch_all("SELECT * FROM films ORDER BY release_year, title")
         return [Film(r["seed_key"], r["title"], r["status"], r["release_year"], r["release_date"],
-                     self._cite(sources, r["source_keys"])) for r in rows]
+                     self._cite(sources, r["source_keys"]),
+                     tuple(FilmFact(str(f["text"]), tuple(sources[k] for k in f["sources"]
+                                                          if k in sources))
+                           for f in _json_list(r["known"])))
+                for r in rows]
 
     async def awards(self) -> list[Award]:
         sources = await self.sources()
@@ -303,7 +375,11 @@ class CanonRepository:
             " (SELECT COUNT(*) FROM news_items) AS news_items,"
             " (SELECT COUNT(*) FROM seasons) AS seasons,"
             " (SELECT COUNT(*) FROM films) AS films,"
-            " (SELECT COUNT(*) FROM awards) AS awards"
+            " (SELECT COUNT(*) FROM awards) AS awards,"
+            " (SELECT COUNT(*) FROM episodes) AS episodes,"
+            " (SELECT COALESCE(SUM(json_array_length(known)), 0) FROM films) AS film_facts,"
+            " (SELECT COUNT(*) FROM quotes WHERE episode IS NOT NULL"
+            "   AND status IN ('canon', 'approved')) AS quotes_with_episode"
         )
         assert row is not None
         return StoreStats(schema_version=await self._db.user_version(), **dict(row))

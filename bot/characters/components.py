@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 from discord.ext import commands
 
+from bot.characters.index import Kind
 from bot.core.errors import report_error
 from bot.core.formatting import BUTTON_LABEL_LIMIT, truncate
 from bot.core.ui import pressed_by_owner, reply
@@ -155,7 +156,10 @@ def did_you_mean_view(owner_id: int, candidates: list[Any]) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for match in candidates:
         character = match.character
-        label = character.name + (f" ({character.actor.name})" if character.actor else "")
+        if match.kind is Kind.MENTION:  # not their name: say why they are offered
+            label = f"{character.name} (card mentions {match.matched})"
+        else:
+            label = character.name + (f" ({character.actor.name})" if character.actor else "")
         view.add_item(PickCharacterButton(owner_id, character.id, label))
     return view
 

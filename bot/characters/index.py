@@ -6,6 +6,13 @@ case- and accent-insensitive: exact and prefix matches first (via bisect on sort
 rapidfuzz for typos (autocomplete offers those only once nothing matches as typed; a lookup that
 is not clear-cut always weighs them).
 
+A lookup answers with a card only when it is sure; otherwise it asks, offering the candidates
+worth offering. A typo match must also be a near spelling letter by letter (`typo_confidence`):
+WRatio finds `elle` inside `nellie` and scores it 80, but Nellie is not a misspelt Elle. Names
+that share nothing with what was typed are not offered beside better ones (no Coach Singh among
+the Springs), and a name that is no character's but is written on a card (Nellie, Nick's dog)
+offers that card, never settling on it.
+
 The typo pass scores with WRatio, which is too slow to run over every entry of a large canon
 (about 30 ms for 20,000 entries), so it first picks candidates: the names containing a word close
 to one of the typed words (plain edit-distance ratio), and only those are scored with WRatio.
@@ -28,6 +35,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.canon.models import Character
 
@@ -50,6 +58,7 @@ class Kind(IntEnum):
     NAME = 0
     ALIAS = 1
     ACTOR = 2
+    MENTION = 3  # a name the character's card mentions (Nellie, Nick's dog): never settles
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +104,29 @@ SHORT_ANSWERS_KEPT = 4096
 # The close words of this many typed words are kept (see _Vocabulary.closest).
 CLOSE_WORDS_KEPT = 4096
 RESOLVE_MARGIN = 6.0
+# A typo match settles a lookup on its own only when what was typed is this close to the name,
+# letter by letter (OSA: one wrong, missing, extra or swapped letter is one edit), word by word:
+# `charlei` is one edit from `charlie` (0.86) and settles; `nellie` is two from `elle` (0.67),
+# a different name that merely contains it, so it is asked about. (WRatio alone scores the pair
+# 80, as `elle` lies whole inside `nellie`.)
+TYPO_CONFIDENCE = 0.75
+# Candidates offered for an unclear lookup: at most this many, at least OFFER_SCORE, and none
+# more than CANDIDATE_SPREAD below the best: names sharing nothing with what was typed (Coach
+# Singh for `spring`) are not offered beside the Springs.
+CANDIDATES = 5
+OFFER_SCORE = 70.0
+CANDIDATE_SPREAD = 15.0
+# ... and a typo candidate at least this near a spelling of what was typed (see
+# typo_confidence): `nelsen` offers the Nelsons, not Elle, whom WRatio finds inside it.
+OFFER_CONFIDENCE = 0.6
+# A name typed that is no character's but appears in a card's description (`Nellie`, Nick's
+# dog; `Menorca`) offers that card, scored between a good typo and a weak one; a word on more
+# than MENTION_MAX_CARDS cards (a school, a town) says too little to offer them.
+MENTION = 85.0
+MENTION_MAX_CARDS = 2
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+_CAPITALISED = re.compile(r"[A-Za-z][\w'’-]*")
+_POSSESSIVE = re.compile(r"['’]s$")
 
 
 _ONE = re.compile("1")
@@ -252,6 +284,7 @@ class CharacterIndex:
         self._text_entries: list[list[int]] = []
         self._word_texts: dict[str, list[int]] = {}
         self._vocabulary = _Vocabulary([])  # the words of _word_texts
+        self._mentions: dict[str, list[tuple[int, str]]] = {}
         self.rebuild(characters)
 
     def rebuild(self, characters: Iterable[Character]) -> None:
@@ -287,6 +320,7 @@ class CharacterIndex:
             for word in dict.fromkeys(text.split(" ")):
                 self._word_texts.setdefault(word, []).append(t)
         self._vocabulary = _Vocabulary(list(self._word_texts))
+        self._mentions = _mentions(self._characters.values(), set(self._word_texts))
 
     def __len__(self) -> int:
         return len(self._characters)
@@ -329,7 +363,8 @@ class CharacterIndex:
         # The typo pass is most of autocomplete's cost (it scores hundreds of names with WRatio
         # on a whole first name plus the start of a surname), and while what is typed still
         # begins a name it would only pad the list with names the fan is not typing.
-        return self._search(q, limit, typos=False) or self._search(q, limit, typos=True)
+        return (self._search(q, limit, typos=False)
+                or _worth_offering(q, self._search(q, limit, typos=True)))
 
     def _search(self, q: str, limit: int, *, typos: bool) -> list[Match]:
         if len(q) > SHORT_QUERY:
@@ -393,7 +428,8 @@ class CharacterIndex:
         return found
 
     def resolve(self, query: str) -> tuple[Character | None, list[Match]]:
-        """(the character, []) when the text clearly names one; else (None, candidates)."""
+        """(the character, []) when the text clearly names one; else (None, the candidates
+        worth offering, best first: possibly none)."""
         q = normalise(query)
         # A character clearly ahead on the name as typed settles it without the typo pass: typo
         # matches score at most FUZZY_CAP, so they could not take its place or come close enough
@@ -402,20 +438,96 @@ class CharacterIndex:
         if typed:
             top = typed[0].score
             runner_up = max(typed[1].score if len(typed) > 1 else 0.0, FUZZY_CAP)
-            if top >= RESOLVE_SCORE and (top - runner_up >= RESOLVE_MARGIN
-                                         or (top == EXACT and runner_up < EXACT)):
+            if _clearly_ahead(top, runner_up):
                 return typed[0].character, []
         return self._resolve_with_typos(q)
 
     def _resolve_with_typos(self, q: str) -> tuple[Character | None, list[Match]]:
-        matches = self._search(q, 5, typos=True)
-        if not matches or matches[0].score < FUZZY_CUTOFF:
+        found = self._search(q, CANDIDATES, typos=True)
+        mentioned = self._mentions.get(q)
+        if mentioned:
+            offered = {m.character.id for m in found}
+            found = sorted(found + [Match(self._characters[cid], MENTION, word, Kind.MENTION)
+                                    for cid, word in mentioned if cid not in offered],
+                           key=lambda m: (-m.score, m.kind, self._name_rank[m.character.id]))
+        matches = [m for m in _worth_offering(q, found) if m.score >= OFFER_SCORE]
+        if not matches:
             return None, []
         top = matches[0]
         runner_up = matches[1].score if len(matches) > 1 else 0.0
-        if top.score >= RESOLVE_SCORE and (
-            top.score - runner_up >= RESOLVE_MARGIN
-            or (top.score == EXACT and runner_up < EXACT)
-        ):
+        # A typo match stands alone only when it is a near spelling of what was typed, not
+        # merely a name that WRatio finds inside it.
+        confident = top.score > FUZZY_CAP or _confidence(q, top) >= TYPO_CONFIDENCE
+        if confident and top.kind is not Kind.MENTION and _clearly_ahead(top.score, runner_up):
             return top.character, []
         return None, matches
+
+
+def _mentions(characters: Iterable[Character], names: set[str]
+              ) -> dict[str, list[tuple[int, str]]]:
+    """Capitalised words inside the cards' descriptions (not starting a sentence, not a word
+    of any character's names), normalised -> (character id, the word as written)."""
+    found: dict[str, dict[int, str]] = {}
+    keys: dict[str, str] = {}  # the same words come up on many cards (schools, towns)
+    for character in characters:
+        for sentence in _SENTENCES.split(character.description or ""):
+            for word in _CAPITALISED.findall(sentence)[1:]:
+                if not word[:1].isupper():
+                    continue
+                word = _POSSESSIVE.sub("", word)
+                key = keys.get(word)
+                if key is None:
+                    key = keys[word] = normalise(word)
+                if key and key not in names:
+                    found.setdefault(key, {}).setdefault(character.id, word)
+    return {key: list(cards.items()) for key, cards in found.items()
+            if len(cards) <= MENTION_MAX_CARDS}
+
+
+def _clearly_ahead(top: float, runner_up: float) -> bool:
+    return top >= RESOLVE_SCORE and (top - runner_up >= RESOLVE_MARGIN
+                                     or (top == EXACT and runner_up < EXACT))
+
+
+def _worth_offering(q: str, matches: list[Match]) -> list[Match]:
+    """The best match, and those within CANDIDATE_SPREAD of it that are matches as typed or
+    near spellings of `q`: when better ones exist, a far weaker or unrelated one (that WRatio
+    merely finds inside what was typed) only adds noise."""
+    if not matches:
+        return matches
+    best = matches[0].score
+    return [m for m in matches if m.score == best or (
+        m.score >= best - CANDIDATE_SPREAD
+        and (m.score > FUZZY_CAP or _confidence(q, m) >= OFFER_CONFIDENCE))]
+
+
+def _confidence(q: str, match: Match) -> float:
+    """typo_confidence against whichever of the character's names is nearest."""
+    character = match.character
+    names = [character.name, *character.aliases]
+    if character.actor is not None:
+        names.append(character.actor.name)
+    return max(typo_confidence(q, name) for name in names)
+
+
+def typo_confidence(typed: str, name: str) -> float:
+    """How near a spelling of `name` the text `typed` is, from 0 to 1, letter by letter (OSA
+    similarity): each typed word against its closest word of the name (the last typed word
+    may be the start of one), the weakest word counting; or the whole texts, spaces aside,
+    when that is closer (`charliespring`)."""
+    q, n = normalise(typed), normalise(name)
+    if not q or not n:
+        return 0.0
+    names = n.split(" ")
+    typed_words = q.split(" ")
+    weakest = 1.0
+    for i, word in enumerate(typed_words):
+        last = i == len(typed_words) - 1
+        best = 0.0
+        for other in names:
+            best = max(best, OSA.normalized_similarity(word, other))
+            if last and len(word) < len(other):
+                best = max(best, OSA.normalized_similarity(word, other[:len(word)]))
+        weakest = min(weakest, best)
+    whole = OSA.normalized_similarity(q.replace(" ", ""), n.replace(" ", ""))
+    return max(weakest, whole)

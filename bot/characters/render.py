@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.canon.models import Character, Season, Source
+from bot.canon.parts import FILM_LABEL, FILM_PART, part_label
 from bot.characters.index import Match
 from bot.core.formatting import (
     BRAND_COLOUR,
@@ -41,15 +42,29 @@ def _gate(text: str, season: int | None, watched: int | None) -> str:
 
 
 def seasons_label(seasons: Sequence[int], in_film: bool, watched: int | None) -> str:
+    """'1, 2, 3 and the film', each part the server has not watched in spoiler tags (the film
+    comes after the last season)."""
     parts = [_gate(str(s), s, watched) for s in seasons]
-    label = ", ".join(parts) if parts else "unknown"
-    return label + (" and the film" if in_film else "")
+    film = _gate(FILM_LABEL, FILM_PART, watched) if in_film else None
+    if not parts:
+        return film or "unknown"
+    return ", ".join(parts) + (f" and {film}" if film else "")
+
+
+def seasons_phrase(seasons: Sequence[int], in_film: bool, watched: int | None) -> str:
+    """'season 3', 'seasons 1, 2 and the film', or 'the film', for a line of the list."""
+    label = seasons_label(seasons, in_film, watched)
+    if not seasons:
+        return label
+    return ("season " if len(seasons) == 1 else "seasons ") + label
 
 
 def sources_footer(sources: Sequence[Source], prefix: str = "Sources") -> str:
     if not sources:
         return ""
-    return truncate(f"{prefix}: " + ", ".join(s.label for s in sources), EMBED_FOOTER_LIMIT)
+    # Several pages of one site read as one name: each name once.
+    labels = dict.fromkeys(s.label for s in sources)
+    return truncate(f"{prefix}: " + ", ".join(labels), EMBED_FOOTER_LIMIT)
 
 
 def _join_within(parts: Sequence[str], limit: int, separator: str = "\n\n") -> str:
@@ -103,8 +118,8 @@ def character_embed(character: Character, *, quote_count: int, watched: int | No
 
 def character_line(character: Character, watched: int | None) -> str:
     actor = f" — {escape(character.actor.name)}" if character.actor else ""
-    seasons = seasons_label(character.seasons, character.in_film, watched)
-    return truncate(f"**{escape(character.name)}**{actor} · seasons {seasons}", 300)
+    seasons = seasons_phrase(character.seasons, character.in_film, watched)
+    return truncate(f"**{escape(character.name)}**{actor} · {seasons}", 300)
 
 
 def page_count(total: int, per_page: int = CHARACTERS_PER_PAGE) -> int:
@@ -122,9 +137,12 @@ def character_list_embed(characters: Sequence[Character], *, page: int, season: 
         title = f"Characters in season {season}"
         if is_hidden(season, watched):
             title += " (spoilers hidden)"
-    lines = [character_line(c, watched) for c in shown]
+    whole_page_hidden = season is not None and is_hidden(season, watched)
+    # Inside a page that is one spoiler, a line's own spoiler bars would be escaped (spoilers do
+    # not nest) and show as literal '||2||' once revealed: the lines are then written open.
+    lines = [character_line(c, None if whole_page_hidden else watched) for c in shown]
     body = "\n".join(lines) if lines else "No characters found."
-    if season is not None and is_hidden(season, watched):
+    if whole_page_hidden:
         body = spoiler(body)
     embed = discord.Embed(title=title, description=truncate(body, EMBED_DESCRIPTION_LIMIT),
                           colour=BRAND_COLOUR)
@@ -161,7 +179,9 @@ def season_embed(season: Season, *, announcements: Sequence[NewsItem], watched: 
         parts.append("**Episode titles**\n" + (spoiler(episodes) if hidden else episodes))
     if season.new_cast:
         cast = ", ".join(escape(p.name) for p in season.new_cast)
-        parts.append("**New cast:** " + (spoiler(cast) if hidden else cast))
+        # In the first season everyone is new: its list is the cast.
+        label = "**Cast:** " if season.number == 1 else "**New cast:** "
+        parts.append(label + (spoiler(cast) if hidden else cast))
     if announcements:
         news_lines = [
             f"• {month_label(n.published)}: {_gate(escape(n.title), n.season, watched)}"
@@ -187,9 +207,12 @@ def season_embed(season: Season, *, announcements: Sequence[NewsItem], watched: 
 def spoiler_setting_text(watched: int | None, latest_released: int | None) -> str:
     if watched is None:
         return ("Spoilers: everything released is shown openly"
-                + (f" (up to season {latest_released})." if latest_released else "."))
+                + (f" (up to {part_label(latest_released)})." if latest_released else "."))
     if watched == 0:
-        return ("Spoilers: this server hasn't started watching; everything about any season is "
+        return ("Spoilers: this server hasn't started watching; everything about any season and "
+                "the film is hidden.")
+    if watched >= FILM_PART:
+        return ("Spoilers: this server has watched everything, the film included: nothing is "
                 "hidden.")
     return (f"Spoilers: this server has watched up to season {watched}. Anything about a later "
-            "season is hidden behind spoiler tags.")
+            "season or the film is hidden behind spoiler tags.")

@@ -3,9 +3,9 @@
 A trip to the database thread costs 0.1-0.3 ms on a busy event loop, several times the cost of
 rendering a card, so the sources table, the per-character quote lists and the names of the
 people quoted are read once and reused until something that could change them happens: a seed
-through this store, a quote approved here, or a commit by another process (noticed through
-SQLite's data_version, see `CanonRepository.content_version`, polled by the character directory
-every 30 s).
+through this store, a quote approved here, or a change by another process to what is cached
+(noticed through the database's content generation, which triggers bump only for such changes:
+see `CanonRepository.content_version`, polled by the character directory every 30 s).
 """
 
 from __future__ import annotations

@@ -77,6 +77,9 @@ class Settings:
     # Discord recommends; N = exactly N. Discord requires shards above 2,500 servers.
     sharded: bool = False
     shard_count: int | None = None
+    # SHARD_IDS: the shards this process runs (None: all of them). Processes serving different
+    # slices share one database; one of them, chosen through it, runs the background work.
+    shard_ids: tuple[int, ...] | None = None
     # Running as a service (issue 17): health and metrics over HTTP (off unless a port is set),
     # automatic backups (off unless a folder is set), and the log's format.
     metrics_port: int | None = None
@@ -84,6 +87,9 @@ class Settings:
     backup_dir: Path | None = None
     backup_keep: int = DEFAULT_BACKUP_KEEP
     log_format: str = "text"
+    # NEWS_HUB_CHANNEL_ID (issue 20): an announcement channel in the operator's own server that
+    # gets every news item, published, so other servers' channels can follow it. Off if unset.
+    news_hub_channel_id: int | None = None
 
     @property
     def has_token(self) -> bool:
@@ -92,6 +98,18 @@ class Settings:
     @property
     def uses_emulated_discord(self) -> bool:
         return self.api_base is not None or self.gateway_url is not None
+
+    @property
+    def shards_text(self) -> str:
+        """Which shards this process runs, for log lines and status: 'off', 'auto', 'all 4'
+        or '0-1 of 4'."""
+        if not self.sharded:
+            return "off"
+        if self.shard_count is None:
+            return "auto"
+        if self.shard_ids is None:
+            return f"all {self.shard_count}"
+        return f"{shard_ranges(self.shard_ids)} of {self.shard_count}"
 
     def __repr__(self) -> str:  # the token must never reach a log line
         token = "set" if self.token else "unset"
@@ -102,10 +120,11 @@ class Settings:
             f"log_level={self.log_level}, news_sends_per_second={self.news_sends_per_second}, "
             f"feed_poll_seconds={self.feed_poll_seconds:g}, "
             f"feeds_allow_private_addresses={self.feeds_allow_private_addresses}, "
-            f"shards={(self.shard_count or 'auto') if self.sharded else 'off'}, "
+            f"shards={self.shards_text}, "
             f"metrics={self.metrics_host}:{self.metrics_port or 'off'}, "
             f"backup_dir={self.backup_dir or 'off'}, backup_keep={self.backup_keep}, "
-            f"log_format={self.log_format})"
+            f"log_format={self.log_format}, "
+            f"news_hub_channel_id={self.news_hub_channel_id or 'off'})"
         )
 
 
@@ -235,6 +254,9 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
     if log_format not in _LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT must be text or json, got {shown(log_format)}")
 
+    hub_raw = _clean(env, "NEWS_HUB_CHANNEL_ID")
+    news_hub_channel_id = _snowflake("NEWS_HUB_CHANNEL_ID", hub_raw) if hub_raw else None
+
     shards_raw = _clean(env, "SHARD_COUNT")
     sharded, shard_count = shards_raw is not None, None
     if shards_raw is not None and shards_raw.lower() != "auto":
@@ -245,6 +267,8 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
         if shard_count < 1:
             raise ConfigError(f"SHARD_COUNT must be auto or a whole number of shards (1 or "
                               f"more), got {shown(shards_raw)}")
+
+    shard_ids = _shard_ids(_clean(env, "SHARD_IDS"), shards_raw, shard_count)
 
     return Settings(
         token=token,
@@ -265,7 +289,49 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
         backup_keep=int(keep),
         log_format=log_format,
         shard_count=shard_count,
+        news_hub_channel_id=news_hub_channel_id,
+        shard_ids=shard_ids,
     )
+
+
+def shard_ranges(ids: tuple[int, ...]) -> str:
+    """Shard ids as SHARD_IDS spells them: runs of consecutive ids as ranges ('0-3,6')."""
+    parts: list[str] = []
+    start = prev = ids[0]
+    for shard in (*ids[1:], None):
+        if shard is not None and shard == prev + 1:
+            prev = shard
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if shard is not None:
+            start = prev = shard
+    return ",".join(parts)
+
+
+_SHARD_PART = re.compile(r"([0-9]+)(?:-([0-9]+))?")
+
+
+def _shard_ids(raw: str | None, count_raw: str | None,
+               count: int | None) -> tuple[int, ...] | None:
+    """SHARD_IDS: '0,1', '0-3' or a mix ('0-1,4'); each below SHARD_COUNT, which must be
+    a number (each process of a sharded bot must agree on how many shards there are)."""
+    if raw is None:
+        return None
+    if count_raw is None or count is None:
+        raise ConfigError("SHARD_IDS needs SHARD_COUNT set to the total number of shards across "
+                          "all processes (a number, not auto)")
+    ids: set[int] = set()
+    for part in raw.split(","):
+        match = _SHARD_PART.fullmatch(part.strip())
+        low, high = (int(match[1]), int(match[2] or match[1])) if match else (1, 0)
+        if low > high:
+            raise ConfigError(f"SHARD_IDS must be shard numbers or ranges separated by commas, "
+                              f"e.g. 0,1 or 0-3, got {shown(raw)}")
+        if high >= count:
+            raise ConfigError(f"SHARD_IDS lists shard {high}, but with SHARD_COUNT={count} the "
+                              f"shards are numbered 0 to {count - 1}")
+        ids.update(range(low, high + 1))
+    return tuple(sorted(ids))
 
 
 def load_settings(dotenv_path: Path | None = None) -> Settings:

@@ -315,13 +315,12 @@ class Database:
     async def _rollback(self) -> None:
         # Shielded so a second cancellation cannot interrupt the cleanup itself.
         async def rollback() -> None:
+            # A statement whose awaiter was cancelled still runs on aiosqlite's thread: a BEGIN
+            # not yet run, or a COMMIT under way (after which there is nothing to roll back).
+            # Let it finish first, then look.
+            await self.connection.execute("SELECT 1")
             if self.connection.in_transaction:
                 await self.connection.execute("ROLLBACK")
-            else:
-                # The BEGIN may still be queued on aiosqlite's thread: wait for it to run.
-                await self.connection.execute("SELECT 1")
-                if self.connection.in_transaction:
-                    await self.connection.execute("ROLLBACK")
 
         await asyncio.shield(rollback())
 

@@ -49,6 +49,20 @@ class NewsSubscription:
     last_error: str | None = None
     last_error_at: datetime | None = None
     end_reason: str | None = None
+    # 'channel' (the bot posts here), 'follow' (the channel follows the hub through Discord's
+    # channel following: no deliveries of its own) or 'hub' (NEWS_HUB_CHANNEL_ID itself).
+    mode: str = "channel"
+    webhook_id: int | None = None  # follow mode: the follower webhook the bot created
+    follow_checked_at: datetime | None = None  # when that webhook was last seen to exist
+    updated_at: datetime | None = None
+
+    @property
+    def follows(self) -> bool:
+        return self.mode == "follow"
+
+    @property
+    def is_hub(self) -> bool:
+        return self.mode == "hub"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +101,9 @@ class Published:
     item: NewsItem
     deliveries: int
     created: bool
+    # Channels that follow the hub: they get the item from Discord once the hub publishes it.
+    following: int = 0
+    to_hub: bool = False  # one of the deliveries is the hub's post
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +112,7 @@ class NewsStatus:
     deliveries: dict[str, int]  # by state
     subscriptions: dict[str, int]  # by state
     oldest_open_at: datetime | None = None  # when the oldest unfinished delivery was queued
+    following: int = 0  # active follow-mode subscriptions (Discord delivers to them)
 
     @property
     def total_items(self) -> int:

@@ -175,10 +175,15 @@ def _when(moment: datetime | None) -> str:
 
 
 def subscription_line(sub: NewsSubscription) -> str:
+    if sub.follows:
+        return follow_line(sub)
     parts = [f"<#{sub.channel_id}>"]
+    if sub.is_hub:
+        parts.append("**the news hub**: gets every item and publishes it to the channels "
+                     "that follow it")
     if sub.role_id:
         parts.append(f"pings <@&{sub.role_id}>")
-    if sub.publish:
+    if sub.publish and not sub.is_hub:
         parts.append("publishes to followers")
     parts.append("**paused** (retrying)" if sub.state == "paused" else sub.state)
     parts.append(f"last post {_when(sub.last_delivery_at)}")
@@ -189,20 +194,42 @@ def subscription_line(sub: NewsSubscription) -> str:
     return line
 
 
-def subscriptions_embed(subs: Sequence[NewsSubscription]) -> discord.Embed:
+def follow_line(sub: NewsSubscription) -> str:
+    """A follow-mode channel: Discord delivers, so there is no 'last post' of the bot's."""
+    if sub.state == "ended":
+        return (f"<#{sub.channel_id}> · follow **ended** {_when(sub.updated_at)}: "
+                f"{safe(sub.end_reason or 'ended', _ERROR_LIMIT)}. Run `/news subscribe` "
+                "again to get news there.")
+    line = (f"<#{sub.channel_id}> · follows the news hub (Discord copies each item) · "
+            f"{sub.state} · follow last seen {_when(sub.follow_checked_at)}")
+    if sub.last_error:
+        line += f"\n  {safe(sub.last_error, _ERROR_LIMIT)}"
+    return line
+
+
+def subscriptions_embed(subs: Sequence[NewsSubscription],
+                        ended: Sequence[NewsSubscription] = ()) -> discord.Embed:
+    """The server's live subscriptions, and follows that ended without its asking (their
+    webhook was deleted by hand), so nobody takes them for working."""
     embed = discord.Embed(title="News subscriptions in this server", colour=BRAND_COLOUR)
-    if not subs:
+    live_ids = {s.channel_id for s in subs}
+    ended = [e for e in ended if e.channel_id not in live_ids]
+    if not subs and not ended:
         embed.description = ("No channel here gets news yet. Subscribe one with "
                              "`/news subscribe`.")
         return embed
-    embed.description = fit_blocks([subscription_line(s) for s in subs], _LIST_BUDGET,
-                                   separator="\n", more="more channel")
+    lines = [subscription_line(s) for s in subs] + [follow_line(e) for e in ended]
+    if not subs:
+        lines.append("No channel here gets news now. Subscribe one with `/news subscribe`.")
+    embed.description = fit_blocks(lines, _LIST_BUDGET, separator="\n", more="more channel")
     embed.set_footer(text=plural(len(subs), "subscription"))
     return embed
 
 
 def status_embed(status: NewsStatus, *, rate: float, max_rate: float, health: EngineHealth,
-                 now: datetime) -> discord.Embed:
+                 now: datetime, delivered_elsewhere: str | None = None) -> discord.Embed:
+    """`delivered_elsewhere`: with shard slices, the process that delivers when it is not this
+    one (its engine is idle here by design, not stopped)."""
     d, s = status.deliveries, status.subscriptions
     embed = discord.Embed(title="News delivery status", colour=BRAND_COLOUR)
     by_origin = ", ".join(f"{n} {o}" for o, n in sorted(status.items.items())) or "none"
@@ -214,17 +241,22 @@ def status_embed(status: NewsStatus, *, rate: float, max_rate: float, health: En
         waiting.append("The oldest unfinished delivery has waited "
                        f"{duration((now - status.oldest_open_at).total_seconds())}.")
     embed.add_field(name="Deliveries", value="\n".join(waiting), inline=False)
+    following = (f"\nFollowing the news hub: {plural(status.following, 'channel')} "
+                 "(Discord delivers to them)" if status.following else "")
     embed.add_field(
         name="Subscriptions",
-        value=f"{s['active']} active · {s['paused']} paused · {s['ended']} ended",
+        value=f"{s['active']} active · {s['paused']} paused · {s['ended']} ended{following}",
         inline=False,
     )
     engine = [f"{plural(health.in_hand, 'delivery', 'deliveries')} in hand"]
     if health.unrecorded:
         engine.append(f"{plural(health.unrecorded, 'outcome')} waiting to be written to the "
                       f"database (for {duration(health.unrecorded_for or 0)})")
-    state = ("**healthy**" if health.healthy
-             else f"**needs attention**: {health.problem}")
+    if delivered_elsewhere is not None:
+        state = f"**delivered by another process**: {delivered_elsewhere}"
+    else:
+        state = ("**healthy**" if health.healthy
+                 else f"**needs attention**: {health.problem}")
     embed.add_field(name="Engine", value=truncate(f"{state}\n" + " · ".join(engine),
                                                   EMBED_FIELD_VALUE_LIMIT), inline=False)
     error = health.last_store_error
@@ -270,3 +302,23 @@ def subscribed_text(sub: NewsSubscription, *, renewed: bool, has_latest: bool) -
     if has_latest:
         text += " Old news is not posted, but you can post the latest item there once now."
     return text
+
+
+# Said where an admin picks follow mode (the option's choices) and in the reply: what Discord's
+# channel following cannot do that the bot's own posts do.
+FOLLOW_LIMITS = ("no role ping, no spoiler hiding for this server (the hub's setting applies), "
+                 "and each post shows as coming from the hub's server")
+
+
+def following_text(sub: NewsSubscription, *, hub_name: str, renewed: bool,
+                   switched: bool) -> str:
+    verb = "Still following" if renewed else "Following"
+    text = (f"{verb}: <#{sub.channel_id}> now follows the news hub (**{safe(hub_name, 200)}**)."
+            " Every news item appears there once, copied by Discord when the hub publishes it "
+            "(Discord allows about 10 publishes an hour, so in a busy hour some items arrive "
+            f"later). What follow mode can't do: {FOLLOW_LIMITS}.")
+    if switched:
+        text += " The bot no longer posts there itself."
+    text += (" For pings and spoiler hiding, run `/news subscribe` on the channel without "
+             "`mode` (the follow is then removed).")
+    return truncate(text, 2000)

@@ -31,6 +31,17 @@ from bot.news.models import (
 )
 
 LIVE = ("active", "paused")  # subscriptions that receive news (paused ones once they recover)
+# Follow-mode channels get news from Discord (the hub's publish), never from the outbox.
+POSTED_TO = "mode IN ('channel', 'hub')"
+# Items whose hub post is not yet published: following channels will get them from Discord.
+_HUB_UNPUBLISHED = (
+    "SELECT hd.item_id FROM news_deliveries hd JOIN news_subscriptions hs"
+    " ON hs.id = hd.subscription_id WHERE hs.mode = 'hub' AND hs.state IN ('active', 'paused')"
+    " AND hd.state IN ('pending', 'sending', 'publish_pending', 'publishing')"
+)
+# Why a follow ends when its webhook is found gone.
+FOLLOW_REMOVED = ("the follow was removed in Discord (its webhook was deleted in the "
+                  "channel's settings)")
 DELIVERY_STATES = ("pending", "sending", "publish_pending", "publishing", "sent", "failed",
                    "cancelled")
 _OPEN = "('pending', 'sending', 'publish_pending', 'publishing')"
@@ -44,7 +55,10 @@ def _subscription(r: aiosqlite.Row, prefix: str = "") -> NewsSubscription:
         created_at=_parse(r[f"{prefix}created_at"]),
         last_delivery_at=_parse(r[f"{prefix}last_delivery_at"]),
         last_error=r[f"{prefix}last_error"], last_error_at=_parse(r[f"{prefix}last_error_at"]),
-        end_reason=r[f"{prefix}end_reason"],
+        end_reason=r[f"{prefix}end_reason"], mode=r[f"{prefix}mode"],
+        webhook_id=r[f"{prefix}webhook_id"],
+        follow_checked_at=_parse(r[f"{prefix}follow_checked_at"]),
+        updated_at=_parse(r[f"{prefix}updated_at"]),
     )
 
 
@@ -61,7 +75,8 @@ def _delivery(r: aiosqlite.Row) -> NewsDelivery:
 
 _SUBSCRIPTION_COLUMNS = ("id", "guild_id", "channel_id", "role_id", "publish", "state",
                          "subscribed_by", "created_at", "last_delivery_at", "last_error",
-                         "last_error_at", "end_reason")
+                         "last_error_at", "end_reason", "mode", "webhook_id",
+                         "follow_checked_at", "updated_at")
 _ITEM_COLUMNS = ("id", "dedupe_key", "title", "body", "url", "season", "published",
                  "source_keys", "origin")
 # A claimed job is one row: the delivery, its item (i_*) and its subscription (s_*).
@@ -134,13 +149,22 @@ class NewsRepository:
                     "INSERT INTO news_deliveries (item_id, subscription_id, nonce,"
                     " next_attempt_at, created_at)"
                     " SELECT ?, id, 'n' || lower(hex(randomblob(12))), ?, ?"
-                    f" FROM news_subscriptions WHERE state IN {LIVE!r} ORDER BY id",
+                    f" FROM news_subscriptions WHERE state IN {LIVE!r} AND {POSTED_TO}"
+                    " ORDER BY id",
                     (inserted[0], when, when),
                 )
                 count = fanned_out.rowcount
+            following = await (await db.execute(
+                "SELECT COUNT(*) FROM news_subscriptions WHERE mode = 'follow'"
+                " AND state = 'active'")).fetchone()
+            hub = await (await db.execute(
+                f"SELECT COUNT(*) FROM news_subscriptions WHERE mode = 'hub'"
+                f" AND state IN {LIVE!r}")).fetchone()
         item = await self.item_by_key(draft.dedupe_key)
         assert item is not None
-        return Published(item=item, deliveries=count, created=inserted is not None)
+        return Published(item=item, deliveries=count, created=inserted is not None,
+                         following=following[0] if following else 0,
+                         to_hub=bool(hub and hub[0]) and inserted is not None)
 
     async def enqueue(self, item_id: int, subscription_id: int, now: datetime) -> bool:
         """Queue one item for one subscription (the 'post the latest' offer); False if that
@@ -150,7 +174,7 @@ class NewsRepository:
             cursor = await db.execute(
                 "INSERT INTO news_deliveries (item_id, subscription_id, nonce, next_attempt_at,"
                 " created_at) SELECT ?, id, 'n' || lower(hex(randomblob(12))), ?, ?"
-                f" FROM news_subscriptions WHERE id = ? AND state IN {LIVE!r}"
+                f" FROM news_subscriptions WHERE id = ? AND state IN {LIVE!r} AND {POSTED_TO}"
                 " ON CONFLICT(item_id, subscription_id) DO NOTHING",
                 (item_id, when, when, subscription_id),
             )
@@ -159,25 +183,133 @@ class NewsRepository:
     # ---- subscriptions --------------------------------------------------------------------
 
     async def subscribe(self, guild_id: int, channel_id: int, *, role_id: int | None,
-                        publish: bool, subscribed_by: int | None,
-                        now: datetime) -> NewsSubscription:
-        """Create or renew the channel's subscription (an ended one starts again, active)."""
+                        publish: bool, subscribed_by: int | None, now: datetime,
+                        mode: str = "channel",
+                        webhook_id: int | None = None) -> NewsSubscription:
+        """Create or renew the channel's subscription (an ended one starts again, active).
+
+        `mode`: 'channel' (posted by the bot), 'follow' (the channel follows the hub through
+        `webhook_id`, the follower webhook the bot made) or 'hub'. A switch between 'channel'
+        and 'follow' hands over the items in between exactly once: those the hub has yet to
+        publish come from Discord after a switch to follow mode (the channel's own delivery
+        is cancelled), and from the bot after a switch back (a delivery is queued)."""
+        if mode not in ("channel", "follow", "hub"):
+            raise ValueError(f"unknown subscription mode {mode!r}")
         when = stamp(now)
         async with self._db.transaction() as db:
+            before = await (await db.execute(
+                "SELECT id, mode, state FROM news_subscriptions WHERE channel_id = ?",
+                (channel_id,))).fetchone()
+            if mode == "follow" and before is not None:
+                # Items the hub has yet to publish will arrive as Discord's copies: the
+                # channel's own deliveries of them go. Those the hub already published (or
+                # never gets) are still posted by the bot, so none is lost or doubled.
+                await db.execute(
+                    "UPDATE news_deliveries SET state = 'cancelled', last_error = ?"
+                    " WHERE subscription_id = ? AND state IN ('pending', 'sending')"
+                    f" AND item_id IN ({_HUB_UNPUBLISHED})",
+                    ("switched to follow mode", before["id"]))
             await db.execute(
                 "INSERT INTO news_subscriptions (guild_id, channel_id, role_id, publish, state,"
-                " subscribed_by, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?)"
+                " subscribed_by, created_at, updated_at, mode, webhook_id, follow_checked_at)"
+                " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(channel_id) DO UPDATE SET guild_id = excluded.guild_id,"
                 " role_id = excluded.role_id, publish = excluded.publish, state = 'active',"
                 " subscribed_by = excluded.subscribed_by, updated_at = excluded.updated_at,"
-                " end_reason = NULL,"
+                " end_reason = NULL, mode = excluded.mode, webhook_id = excluded.webhook_id,"
+                " follow_checked_at = excluded.follow_checked_at,"
+                # A problem of the other mode is no longer this channel's.
+                " last_error = CASE WHEN news_subscriptions.mode = excluded.mode"
+                "   THEN news_subscriptions.last_error END,"
+                " last_error_at = CASE WHEN news_subscriptions.mode = excluded.mode"
+                "   THEN news_subscriptions.last_error_at END,"
                 " created_at = CASE WHEN news_subscriptions.state = 'ended'"
                 "   THEN excluded.created_at ELSE news_subscriptions.created_at END",
-                (guild_id, channel_id, role_id, int(publish), subscribed_by, when, when),
+                (guild_id, channel_id, role_id, int(publish), subscribed_by, when, when, mode,
+                 webhook_id, when if mode == "follow" else None),
             )
+            if (mode == "channel" and before is not None and before["mode"] == "follow"
+                    and before["state"] in LIVE):
+                # Back from follow mode, the follow already removed: what the hub has not
+                # published yet would reach the channel by neither way, so the bot posts it.
+                await db.execute(
+                    "INSERT INTO news_deliveries (item_id, subscription_id, nonce,"
+                    " next_attempt_at, created_at)"
+                    " SELECT item_id, ?, 'n' || lower(hex(randomblob(12))), ?, ?"
+                    f" FROM ({_HUB_UNPUBLISHED}) WHERE true ORDER BY item_id"
+                    " ON CONFLICT(item_id, subscription_id) DO NOTHING",
+                    (before["id"], when, when))
         found = await self.subscription(channel_id)
         assert found is not None
         return found
+
+    @staticmethod
+    async def _cancel_open(db: aiosqlite.Connection, where: str, params: tuple,
+                           reason: str) -> None:
+        """What the outbox still holds for these subscriptions goes: unsent deliveries are
+        cancelled, and a post already made is not published."""
+        ids = f"SELECT id FROM news_subscriptions WHERE {where}"
+        await db.execute(
+            "UPDATE news_deliveries SET state = 'cancelled', last_error = ?"
+            f" WHERE subscription_id IN ({ids}) AND state IN ('pending', 'sending')",
+            (reason, *params),
+        )
+        await db.execute(
+            "UPDATE news_deliveries SET state = 'sent', last_error = ?"
+            f" WHERE subscription_id IN ({ids}) AND state IN ('publish_pending', 'publishing')",
+            (f"not published: {reason}", *params),
+        )
+
+    # ---- the hub and follows --------------------------------------------------------------
+
+    async def ensure_hub(self, guild_id: int, channel_id: int, now: datetime) -> NewsSubscription:
+        """The hub (NEWS_HUB_CHANNEL_ID) is a subscription like any other, publishing each
+        post, so its posts go through the same outbox; any earlier hub channel ends."""
+        await self.end_hubs("NEWS_HUB_CHANNEL_ID now names another channel", now,
+                            keep=channel_id)
+        current = await self.subscription(channel_id)
+        if current is not None and current.is_hub and current.state in LIVE:
+            return current
+        return await self.subscribe(guild_id, channel_id, role_id=None, publish=True,
+                                    subscribed_by=None, now=now, mode="hub")
+
+    async def end_hubs(self, reason: str, now: datetime, *, keep: int | None = None) -> int:
+        """End every hub subscription but the channel `keep` (the setting was changed or
+        removed); what it had not yet posted or published is dropped."""
+        async with self._db.transaction() as db:
+            return await self._end(db, "mode = 'hub' AND channel_id != ?", (keep or 0,),
+                                   reason, stamp(now))
+
+    async def follows_due(self, checked_before: datetime, limit: int) -> list[NewsSubscription]:
+        """Active follow-mode subscriptions whose webhook was last seen before then, the
+        longest unchecked first."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM news_subscriptions WHERE mode = 'follow' AND state = 'active'"
+            " AND (follow_checked_at IS NULL OR follow_checked_at < ?)"
+            " ORDER BY follow_checked_at, id LIMIT ?", (stamp(checked_before), limit))
+        return [_subscription(r) for r in rows]
+
+    async def follow_checked(self, subscription_id: int, now: datetime,
+                             problem: str | None = None) -> None:
+        """The follower webhook was looked for: found (problem None), or it could not be
+        checked (the problem, shown in /news subscriptions)."""
+        at = stamp(now)
+        async with self._db.transaction() as db:
+            await db.execute(
+                "UPDATE news_subscriptions SET follow_checked_at = ?, last_error = ?,"
+                " last_error_at = CASE WHEN ? IS NULL THEN NULL ELSE ? END"
+                " WHERE id = ? AND mode = 'follow'",
+                (at, problem, problem, at, subscription_id),
+            )
+
+    async def ended_follows(self, guild_id: int, since: datetime) -> list[NewsSubscription]:
+        """This server's follows that ended since then for a reason other than its own
+        unsubscribe (a webhook deleted by hand): shown, so nobody believes they still work."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM news_subscriptions WHERE guild_id = ? AND mode = 'follow'"
+            " AND state = 'ended' AND coalesce(end_reason, '') != 'unsubscribed'"
+            " AND updated_at >= ? ORDER BY id", (guild_id, stamp(since)))
+        return [_subscription(r) for r in rows]
 
     async def forget_role(self, guild_id: int, role_id: int, now: datetime) -> int:
         """The ping role was deleted: posts go on without a ping."""
@@ -212,17 +344,8 @@ class NewsRepository:
                 "UPDATE news_subscriptions SET state = 'ended', end_reason = ?, updated_at = ?"
                 " WHERE id = ?", (reason, when, sid),
             )
-            await db.execute(
-                "UPDATE news_deliveries SET state = 'cancelled', last_error = ?"
-                " WHERE subscription_id = ? AND state IN ('pending', 'sending')",
-                (reason, sid),
-            )
             # Already posted: only the crosspost is dropped; the post itself went out.
-            await db.execute(
-                "UPDATE news_deliveries SET state = 'sent', last_error = ?"
-                " WHERE subscription_id = ? AND state IN ('publish_pending', 'publishing')",
-                (f"not published: {reason}", sid),
-            )
+            await self._cancel_open(db, "id = ?", (sid,), reason)
         return len(ids)
 
     async def unsubscribe(self, guild_id: int, channel_id: int, now: datetime) -> bool:
@@ -491,7 +614,10 @@ class NewsRepository:
             "SELECT state, COUNT(*) FROM news_subscriptions GROUP BY state")
         oldest = await self._db.fetch_value(
             f"SELECT MIN(created_at) FROM news_deliveries WHERE state IN {_OPEN}")
+        following = await self._db.fetch_value(
+            "SELECT COUNT(*) FROM news_subscriptions WHERE mode = 'follow' AND state = 'active'")
         return NewsStatus(
+            following=int(following or 0),
             items={r[0]: r[1] for r in items},
             deliveries={s: 0 for s in DELIVERY_STATES} | {r[0]: r[1] for r in deliveries},
             subscriptions={s: 0 for s in ("active", "paused", "ended")}

@@ -19,8 +19,9 @@ from emulator import EmulatorConfig, UserSpec, default_config
 from emulator.config import DEFAULT_APPLICATION_ID
 from emulator.testing import running_emulator
 
+from .harness import cancel_handlers
 from .repl import EchoedLines, LineSource, TerminalLines, run_lines, terminal_restored
-from .session import Session
+from .session import PENDING_WAIT, Session
 
 EXIT_USAGE = 2
 BOT_NAME = "Heartstopper"
@@ -31,9 +32,9 @@ ANSWER_WAIT = 5.0
 __all__ = ["run_playground"]
 
 
-def playground_config() -> EmulatorConfig:
+def playground_config(answer_wait: float = ANSWER_WAIT) -> EmulatorConfig:
     """One server with #general and #announcements; its owner, a moderator and a member."""
-    config = default_config(guilds=1, application_name=BOT_NAME, answer_timeout=ANSWER_WAIT,
+    config = default_config(guilds=1, application_name=BOT_NAME, answer_timeout=answer_wait,
                             bot=UserSpec(DEFAULT_APPLICATION_ID, BOT_NAME, bot=True))
     config.guilds[0].name = "Playground"
     return config
@@ -66,10 +67,14 @@ def _isatty(stream: TextIO) -> bool:
 
 
 async def run_playground(settings: Settings, *, script: Path | None = None,
-                         out: TextIO | None = None, stdin: TextIO | None = None) -> int:
+                         out: TextIO | None = None, stdin: TextIO | None = None,
+                         answer_wait: float = ANSWER_WAIT,
+                         pending_wait: float = PENDING_WAIT) -> int:
     """Run until the script or stdin ends or the person types quit. Returns the exit code:
-    0, 1 when a script (or piped stdin) had a failing line, 2 when the script is unreadable.
-    `out` and `stdin` default to the process's streams as they are at the call."""
+    0, 1 when a script (or piped stdin) had a failing line or an answer that never came, 2 when
+    the script is unreadable. `out` and `stdin` default to the process's streams as they are at
+    the call. `answer_wait`: how long a command's first answer is waited for; `pending_wait`:
+    how long an answer after "(the bot is thinking…)" is."""
     out = sys.stdout if out is None else out
     stdin = sys.stdin if stdin is None else stdin
     script_text: str | None = None
@@ -83,12 +88,13 @@ async def run_playground(settings: Settings, *, script: Path | None = None,
     with quiet_logs(settings), contextlib.ExitStack() as stack:
         if interactive:
             stack.enter_context(terminal_restored(stdin))
-        async with running_emulator(playground_config()) as emu:
+        async with running_emulator(playground_config(answer_wait)) as emu:
             runner = BotRunner(emu, dataclasses.replace(
                 emulator_settings(settings, emu), dev_guild_id=None, owner_ids=frozenset()))
             await runner.start()
             try:
-                session = Session(emu, out, ansi=script_text is None and _isatty(out))
+                session = Session(emu, out, ansi=script_text is None and _isatty(out),
+                                  pending_wait=pending_wait)
                 source: LineSource
                 if script_text is not None:
                     source = EchoedLines(io.StringIO(script_text), out, threaded=False)
@@ -100,6 +106,9 @@ async def run_playground(settings: Settings, *, script: Path | None = None,
                     session.say(banner(settings))
                 return await run_lines(session, source)
             finally:
+                # A command still working on an answer nobody waits for any more would fail
+                # against the stopped emulator (ServerDisconnectedError): end it first.
+                await cancel_handlers()
                 await runner.stop()
 
 

@@ -66,6 +66,23 @@ class BotRunner:
         return await self.start(sync=False)
 
 
+# The names discord.py gives the tasks running an interaction's handler: a slash command, a
+# view's button, a DynamicItem's button, a modal.
+_HANDLER_TASKS = ("CommandTree-invoker", "discord-ui-")
+
+
+async def cancel_handlers() -> int:
+    """Cancel the bot's interaction handlers still running in this process (for a shutdown
+    that no longer waits for their answers), and wait for them to end; how many there were."""
+    running = [t for t in asyncio.all_tasks() if not t.done()
+               and t.get_name().startswith(_HANDLER_TASKS)]
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running, timeout=2.0)
+    return len(running)
+
+
 def emulator_settings(settings: Settings, emu: Emulator) -> Settings:
     return dataclasses.replace(settings, token=emu.config.token, api_base=emu.api_base,
                                gateway_url=emu.gateway_url)

@@ -31,6 +31,9 @@ _STYLES = {"bold": ("\x1b[1m", "\x1b[22m"), "italic": ("\x1b[3m", "\x1b[23m"),
            "dim": ("\x1b[2m", "\x1b[22m")}
 
 _ESCAPED = re.compile(r"\\([^\sA-Za-z0-9])")
+# Code, kept exactly as written (Discord styles nothing inside it, escapes included): a fenced
+# block, or a span between runs of as many backticks.
+_CODE = re.compile(r"(```.*?```|(`+)(?!`).+?(?<!`)\2(?!`))", re.S)
 _PLACEHOLDER = re.compile("\x00(\\d+)\x00")
 _SPOILER = re.compile(r"\|\|(.+?)\|\|", re.S)
 _LINK = re.compile(r"\[([^\]\n]+)\]\(<?(https?://[^)>\s]+)>?\)")
@@ -75,6 +78,7 @@ def markdown(text: str, *, ansi: bool = False, names: Names = NO_NAMES) -> str:
         kept.append(match.group(1))
         return f"\x00{len(kept) - 1}\x00"
 
+    text = _CODE.sub(keep, text)  # `a*b*` is code, never a style
     text = _ESCAPED.sub(keep, text)  # `\*` is a star, never a style
     text = _SPOILER.sub(lambda m: f"[spoiler: {m.group(1)}]", text)
     text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)

@@ -195,5 +195,6 @@ async def run_lines(session: Session, source: LineSource) -> int:
             break
         if line.strip():
             session.say("")
+    await session.finish()  # answers still to come, before the bot stops
     session.poll()
     return 1 if source.batch and session.failures else 0

@@ -17,10 +17,12 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import discord
 
+from bot.core.errors import UserFacingError
 from bot.quotes.models import DailyQuoteSchedule
 from bot.quotes.render import daily_embed
 from bot.quotes.rotation import QuoteRotation
@@ -36,6 +38,8 @@ CANNOT_POST = ("I can't post in <#{channel}>: I need View Channel, Send Messages
                "there.")
 CHANNEL_GONE = "The channel <#{channel}> no longer exists; choose another with /quote daily set."
 NO_QUOTES = "There were no quotes to post."
+NOT_SET_UP = ("No quote of the day is set up here. Choose its channel and time with "
+              "`/quote daily set` first.")
 
 
 def daily_nonce(guild_id: int, day: date) -> str:
@@ -129,6 +133,39 @@ class DailyQuotePoster:
             log.error("quote of the day for guild %s was refused: %s", schedule.guild_id, exc)
             await quotes.record_daily_error(schedule.guild_id, f"Discord refused the post: {exc}")
             return False
+        await quotes.record_daily_post(schedule.guild_id, now)
         if schedule.last_error:
             await quotes.record_daily_error(schedule.guild_id, None)
         return True
+
+    async def post_now(self, guild_id: int) -> DailyQuoteSchedule:
+        """Post the next quote of the server's rotation in its quote-of-the-day channel now,
+        besides the scheduled one (which still comes); returns the schedule. Refusals are
+        UserFacingErrors that say what to do."""
+        quotes = self._store.quotes
+        async with self._lock:  # never at the same time as a scheduled pass
+            schedule = await quotes.daily(guild_id)
+            if schedule is None:
+                raise UserFacingError(NOT_SET_UP)
+            now = self._clock()
+            day = now.astimezone(ZoneInfo(schedule.timezone)).date()
+            channel = self._client.get_partial_messageable(schedule.channel_id,
+                                                           guild_id=guild_id)
+            async with self._rotation.draw(guild_id) as draw:
+                if draw is None:
+                    raise UserFacingError(NO_QUOTES)
+                watched = await self._store.guilds.watched_season(guild_id)
+                try:
+                    await channel.send(embed=daily_embed(draw.quote, day=day,
+                                                         watched_season=watched),
+                                       allowed_mentions=discord.AllowedMentions.none())
+                except discord.NotFound:
+                    raise UserFacingError(CHANNEL_GONE.format(channel=schedule.channel_id)
+                                          ) from None
+                except discord.Forbidden:
+                    raise UserFacingError(CANNOT_POST.format(channel=schedule.channel_id)
+                                          + " Grant them, or choose another channel with "
+                                          "`/quote daily set`.") from None
+            await quotes.record_daily_post(guild_id, now)
+        updated = await quotes.daily(guild_id)
+        return updated or schedule

@@ -26,6 +26,7 @@ class Quote:
     sources: tuple[Source, ...] = ()
     source_text: str | None = None
     speaker_plays: tuple[str, ...] = ()  # the characters the speaker plays, if cast
+    episode: int | None = None  # the episode of `season` it is about, if one
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,30 @@ class QuoteSubmission:
     reason: str | None = None
     decided_at: str | None = None
     dm_status: str = "none"  # none, sent, closed (the member's DMs are off), failed
+    removed: bool = False  # approved, then taken out of the server's quotes by a reviewer
+    removed_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteAuditEntry:
+    """One decision about a quote in a server: approved, rejected, removed, restored, hidden or
+    unhidden, by whom and when."""
+
+    quote_id: int
+    action: str
+    actor_id: int | None
+    reason: str | None
+    at: datetime  # aware, UTC
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteSettings:
+    """A server's quote settings; the defaults are a server that never set any."""
+
+    guild_id: int
+    reviewer_role_id: int | None = None
+    notify_channel_id: int | None = None  # where a waiting submission is announced
+    notify_error: str | None = None  # why the last announcement could not be posted
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +122,4 @@ class DailyQuoteSchedule:
     next_due: datetime  # aware, UTC
     last_posted_on: date | None  # the server-local date of the last post
     last_error: str | None = None
+    last_posted_at: datetime | None = None  # aware, UTC: the last post, scheduled or not

@@ -12,6 +12,8 @@ from datetime import date, datetime
 
 import discord
 
+from bot.canon.models import Source
+from bot.canon.parts import episode_label, part_label
 from bot.core.formatting import (
     BRAND_COLOUR,
     EMBED_DESCRIPTION_LIMIT,
@@ -25,7 +27,14 @@ from bot.core.formatting import (
     spoiler,
     truncate,
 )
-from bot.quotes.models import DailyQuoteSchedule, Quote, QuoteSearchPage, QuoteSubmission
+from bot.quotes.models import (
+    DailyQuoteSchedule,
+    Quote,
+    QuoteAuditEntry,
+    QuoteSearchPage,
+    QuoteSettings,
+    QuoteSubmission,
+)
 from bot.quotes.store import MATCH_END, MATCH_START
 
 # A card's parts add up to well under Discord's 6,000 per embed, whatever they hold: a quote is
@@ -43,7 +52,11 @@ _LIST_BUDGET = EMBED_TOTAL_LIMIT - 200
 _HIT_NAME_LIMIT = 200
 _HIT_LIMIT = 700
 _SOURCE_LIMIT = 300
-_STATUS = {"pending": "Waiting for review", "approved": "Approved", "rejected": "Rejected"}
+_STATUS = {"pending": "Waiting for review", "approved": "Approved", "rejected": "Rejected",
+           "removed": "Removed by a reviewer"}
+# The seed's key for the article the project was seeded from (data/sources.json): its quotes
+# say they come from it.
+ARTICLE_SOURCE = "article"
 _DM_NOTE = {
     "closed": "I couldn't tell you by DM (your DMs are closed for this server).",
     "failed": "I couldn't tell you by DM.",
@@ -66,17 +79,31 @@ def speaker_line(quote: Quote) -> str:
     name = quote.speaker.name if quote.speaker else quote.speaker_name
     if quote.speaker_plays:
         detail = "plays " + " and ".join(quote.speaker_plays)
-    elif quote.speaker and "creator" in quote.speaker.roles:
-        detail = "creator"
+    elif quote.speaker:
+        # The first of their behind-the-camera roles ('creator', 'director', ...); cast members
+        # who play no seeded character get none.
+        detail = next((r for r in quote.speaker.roles if r != "cast"), "")
     else:
         detail = ""
     return f"{name} ({detail})" if detail else name
 
 
-def outlet_line(quote: Quote) -> str:
-    outlet = quote.outlet or "Outlet not recorded"
-    when = month_label(quote.said_on) or "date not recorded"
-    return f"{outlet} · {when}"
+def from_article(quote: Quote) -> Source | None:
+    """The seed article, when the quote was taken from it."""
+    return next((s for s in quote.sources if s.key == ARTICLE_SOURCE), None)
+
+
+def outlet_line(quote: Quote) -> str | None:
+    """Where and when, as far as known: 'PinkNews · October 2024', 'PinkNews', 'May 2022'; for
+    a quote from the seed article that names neither, that it comes from the article; None
+    when nothing is known (a card then leaves the line out rather than say so)."""
+    known = [part for part in (quote.outlet, month_label(quote.said_on)) if part]
+    if known:
+        return " · ".join(known)
+    article = from_article(quote)
+    if article is not None:
+        return f"From the article “{truncate(article.title, 200)}”"
+    return None
 
 
 def _link(url: str) -> str:
@@ -86,9 +113,13 @@ def _link(url: str) -> str:
 def source_line(quote: Quote) -> str:
     """Where the quote was found: the seed's sources as links where they have one, or what a
     submitter gave."""
-    parts = []
+    parts: list[str] = []
     for source in quote.sources:
-        label = escape(truncate(source.label, 100))
+        if source.key == ARTICLE_SOURCE:
+            label = (f"{'the' if parts else 'The'} article "
+                     f"“{escape(truncate(source.title, 200))}”")
+        else:
+            label = escape(truncate(source.label, 100))
         parts.append(f"[{label}]({_link(source.url)})" if source.url else label)
     if quote.source_text:
         parts.append(safe(quote.source_text, _SOURCE_LIMIT))
@@ -101,22 +132,30 @@ def source_line(quote: Quote) -> str:
             shown.append("…")
             break
         shown.append(part)
-    return " · ".join(shown) or "Not recorded"
+    return " · ".join(shown)
 
 
 def attribution(quote: Quote) -> str:
-    """One line, e.g. 'Kit Connor (plays Nick Nelson) · Entertainment Weekly · May 2022'."""
-    return f"{speaker_line(quote)} · {outlet_line(quote)}"
+    """One line, e.g. 'Kit Connor (plays Nick Nelson) · Entertainment Weekly · May 2022': what
+    is known of where and when, else the source a member gave."""
+    where = outlet_line(quote)
+    if where is None and quote.source_text:
+        where = truncate(quote.source_text, 100)
+    return f"{speaker_line(quote)} · {where}" if where else speaker_line(quote)
 
 
 def _about_line(quote: Quote, hidden: bool, watched_season: int | None) -> str | None:
     parts = list(quote.about)
     if quote.season is not None:
+        # 'season 3, episode 4' where the quote is about one episode; the film is 'the film'.
+        what = (episode_label(quote.season, quote.episode) if quote.episode is not None
+                else part_label(quote.season))
         if hidden:
-            parts.append(f"season {quote.season} (hidden as a spoiler: this server has watched "
-                         f"up to season {watched_season})")
+            watched = ("has not started watching" if not watched_season
+                       else f"has watched up to {part_label(watched_season)}")
+            parts.append(f"{what} (hidden as a spoiler: this server {watched})")
         else:
-            parts.append(f"season {quote.season}")
+            parts.append(what)
     return " · ".join(parts) if parts else None
 
 
@@ -130,13 +169,18 @@ def quote_embed(quote: Quote, *, watched_season: int | None, title: str | None =
         colour=BRAND_COLOUR,
     )
     embed.add_field(name="Said by", value=safe(speaker_line(quote), _LINE_LIMIT))
-    embed.add_field(name="Where and when", value=safe(outlet_line(quote), _LINE_LIMIT))
+    where = outlet_line(quote)
+    if where:
+        embed.add_field(name="Where and when", value=safe(where, _LINE_LIMIT))
     about = _about_line(quote, hidden, watched_season)
     if about:
         embed.add_field(name="About", value=safe(about, _ABOUT_LIMIT), inline=False)
-    embed.add_field(name="Source", value=source_line(quote), inline=False)
-    if footer:
-        embed.set_footer(text=truncate(footer, _FOOTER_LIMIT))
+    source = source_line(quote)
+    if source:
+        embed.add_field(name="Source", value=source, inline=False)
+    # The number reviewers type in /quote remove, hide and history.
+    embed.set_footer(text=truncate(f"Quote #{quote.id}" + (f" · {footer}" if footer else ""),
+                                   _FOOTER_LIMIT))
     return embed
 
 
@@ -194,7 +238,8 @@ def search_embed(query: str, page: QuoteSearchPage, *, literal: bool, help_text:
         value = "“" + highlighted(hit.snippet, _HIT_LIMIT) + "”"
         if is_spoiler(hit.quote, watched_season):
             value = spoiler(value)
-        embed.add_field(name=safe(f"{number}. {attribution(hit.quote)}", _HIT_NAME_LIMIT),
+        name = f"{number}. {attribution(hit.quote)}"
+        embed.add_field(name=f"{safe(name, _HIT_NAME_LIMIT - 24)} · #{hit.quote.id}",
                         value=value, inline=False)
     if page.total:
         more = "+" if page.capped else ""
@@ -248,6 +293,144 @@ def review_embed(submission: QuoteSubmission, *, pending_count: int,
 
 def review_empty_text() -> str:
     return "Nothing is waiting for review. New submissions from `/quote submit` will appear here."
+
+
+def waiting_text(pending_count: int) -> str:
+    """What `/quote review` says above the card."""
+    if pending_count <= 1:
+        return "**1 submission waits for review.**"
+    return (f"**{pending_count:,} submissions wait for review**, oldest first. `/quote queue` "
+            "lists them.")
+
+
+def queue_embed(submissions: Sequence[QuoteSubmission], *, pending_count: int, page: int,
+                per_page: int) -> discord.Embed:
+    """A page of the submissions waiting for review, oldest first."""
+    pages = max(1, -(-pending_count // per_page))
+    embed = discord.Embed(title=f"Waiting for review: {plural(pending_count, 'submission')}",
+                          colour=BRAND_COLOUR)
+    if not submissions:
+        embed.description = (review_empty_text() if not pending_count else
+                             f"There is no page {page + 1} any more. Run `/quote queue` again.")
+        return embed
+    embed.description = "`/quote review` goes through them one by one, oldest first."
+    for item in submissions:
+        quote = item.quote
+        name = f"#{quote.id} · submitted {item.submitted_at[:10]}"
+        lines = [quoted(quote.text, _LIST_QUOTE_LIMIT),
+                 f"— {safe(speaker_line(quote), 100)} · sent by <@{quote.submitted_by}>"]
+        if item.near_duplicate_of:
+            lines.append(f"Possibly a duplicate of quote #{item.near_duplicate_of}")
+        value = truncate("\n".join(lines), EMBED_FIELD_VALUE_LIMIT)
+        if len(embed) + len(name) + len(value) > _LIST_BUDGET:
+            break  # ten entries of these sizes always fit; a guard, not a feature
+        embed.add_field(name=name, value=value, inline=False)
+    embed.set_footer(text=f"Page {page + 1} of {pages}")
+    return embed
+
+
+def submission_notice(submission: QuoteSubmission, pending_count: int) -> str:
+    """The message in a server's notice channel when a submission arrives (never a ping: the
+    words are escaped and the message is sent with no mentions allowed)."""
+    quote = submission.quote
+    return (f"A quote submission is waiting for review: #{quote.id}, "
+            f"{quoted(quote.text, 300)} (said by {safe(quote.speaker_name, 100)}). "
+            f"{plural(pending_count, 'submission')} waiting; reviewers can run `/quote review`.")
+
+
+# ---- moderation: removing, hiding and the history ---------------------------------------------
+
+_DONE = {
+    "removed": "Removed quote #{id}: it is out of this server's rotation, search and quote of "
+               "the day. `/quote restore id:{id}` brings it back.",
+    "restored": "Restored quote #{id}: it is back in this server's quotes.",
+    "hidden": "Hidden quote #{id} in this server (other servers still show it). "
+              "`/quote unhide id:{id}` shows it again.",
+    "unhidden": "Quote #{id} is shown in this server again.",
+}
+_DID = {"approved": "Approved", "rejected": "Rejected", "removed": "Removed",
+        "restored": "Restored", "hidden": "Hidden", "unhidden": "Unhidden"}
+_STANDING = {
+    "shown": "In this server's quotes.",
+    "removed": "Removed: not shown in this server.",
+    "hidden": "Hidden in this server (other servers show it).",
+    "pending": "Waiting for review.",
+    "rejected": "Rejected.",
+}
+_HISTORY_REASON_LIMIT = 200
+_HISTORY_BUDGET = EMBED_DESCRIPTION_LIMIT - 200
+
+
+def moderated_text(quote: Quote, action: str) -> str:
+    return f"{_DONE[action].format(id=quote.id)}\n{quoted(quote.text, 300)}"
+
+
+def _short_time(moment: datetime) -> str:
+    return f"<t:{int(moment.timestamp())}:f>"
+
+
+def _audit_line(entry: QuoteAuditEntry, *, with_id: bool) -> str:
+    by = f" by <@{entry.actor_id}>" if entry.actor_id else ""
+    line = f"{_short_time(entry.at)} · {_DID.get(entry.action, entry.action)}"
+    if with_id:
+        line += f" #{entry.quote_id}"
+    line += by
+    if entry.reason:
+        line += f": {safe(entry.reason, _HISTORY_REASON_LIMIT)}"
+    return line
+
+
+def _lines_within(lines: Sequence[str], budget: int) -> str:
+    shown: list[str] = []
+    for line in lines:
+        if sum(len(s) + 1 for s in shown) + len(line) > budget:
+            shown.append("…")
+            break
+        shown.append(line)
+    return "\n".join(shown)
+
+
+def history_embed(quote: Quote, standing: str, entries: Sequence[QuoteAuditEntry],
+                  submission: QuoteSubmission | None) -> discord.Embed:
+    """One quote's history in this server, newest first, for reviewers."""
+    embed = discord.Embed(title=f"History of quote #{quote.id}", colour=BRAND_COLOUR)
+    embed.add_field(name="Quote", value=truncate(
+        f"{quoted(quote.text, _LIST_QUOTE_LIMIT)} — {safe(attribution(quote), 300)}",
+        EMBED_FIELD_VALUE_LIMIT), inline=False)
+    embed.add_field(name="Now", value=_STANDING.get(standing, standing), inline=False)
+    lines = [_audit_line(e, with_id=False) for e in entries]
+    if submission is not None:
+        lines.append(f"Submitted by <@{quote.submitted_by}> on {submission.submitted_at[:10]}")
+    elif quote.status == "canon":
+        lines.append("One of the shared quotes every server has.")
+    embed.description = _lines_within(lines, _HISTORY_BUDGET) or "Nothing decided yet."
+    return embed
+
+
+def recent_history_embed(entries: Sequence[QuoteAuditEntry]) -> discord.Embed:
+    """This server's latest quote decisions, newest first."""
+    embed = discord.Embed(title="Recent quote decisions here", colour=BRAND_COLOUR)
+    if not entries:
+        embed.description = ("No quote has been approved, rejected, removed or hidden here yet.")
+        return embed
+    embed.description = _lines_within([_audit_line(e, with_id=True) for e in entries],
+                                      _HISTORY_BUDGET)
+    embed.set_footer(text="/quote history id: shows one quote's history.")  # no markdown
+    return embed
+
+
+def notify_text(settings: QuoteSettings, *, changed: bool) -> str:
+    """The notice channel's part of `/quote reviewers`."""
+    channel = settings.notify_channel_id
+    if channel is None:
+        lead = "Done: no more notices of new submissions." if changed else \
+            "New submissions are not announced in any channel."
+        return f"{lead} `notify:` names a channel for them."
+    text = (f"Done: each new submission will be announced in <#{channel}>, pinging nobody."
+            if changed else f"New submissions are announced in <#{channel}>, pinging nobody.")
+    if settings.notify_error:
+        text += f" The last notice could not be posted: {safe(settings.notify_error, 200)}"
+    return text + " `notify_off:True` stops it."
 
 
 def reviewers_text(role_id: int | None, *, exists: bool, changed: bool) -> str:
@@ -304,11 +487,13 @@ def mine_embed(submissions: Sequence[QuoteSubmission], counts: dict[str, int]) -
     embed.description = f"{summary}. The newest {plural(len(submissions), 'submission')}:"
     for item in submissions:
         quote = item.quote
-        status = _STATUS.get(quote.status, quote.status)
+        status = _STATUS["removed"] if item.removed else _STATUS.get(quote.status, quote.status)
         name = f"#{quote.id} · {status} · submitted {item.submitted_at[:10]}"
         lines = [quoted(quote.text, _LIST_QUOTE_LIMIT)]
         if quote.status == "rejected" and item.reason:
             lines.append(f"Reason: {safe(item.reason, _LIST_REASON_LIMIT)}")
+        if item.removed and item.removed_reason:
+            lines.append(f"Reason: {safe(item.removed_reason, _LIST_REASON_LIMIT)}")
         if item.dm_status in _DM_NOTE:
             lines.append(_DM_NOTE[item.dm_status])
         value = truncate("\n".join(lines), EMBED_FIELD_VALUE_LIMIT)
@@ -338,9 +523,19 @@ def daily_status_text(schedule: DailyQuoteSchedule | None) -> str:
                 "channel at a time you choose.")
     text = (f"The quote of the day goes to <#{schedule.channel_id}> at {schedule.local_time} "
             f"({schedule.timezone}). Next one: {_timestamp(schedule.next_due)}.")
+    if schedule.last_posted_at is not None:
+        moment = int(schedule.last_posted_at.timestamp())
+        text += f"\nThe last one went out <t:{moment}:F> (<t:{moment}:R>)."
+    else:
+        text += "\nNone has gone out yet."
     if schedule.last_error:
         text += f"\nLast problem: {safe(schedule.last_error, 300)}"
     return text
+
+
+def daily_now_text(schedule: DailyQuoteSchedule) -> str:
+    return (f"Posted a quote of the day in <#{schedule.channel_id}>. The scheduled one still "
+            f"comes {_timestamp(schedule.next_due)}.")
 
 
 def daily_set_text(schedule: DailyQuoteSchedule) -> str:

@@ -2,7 +2,8 @@
 and the quote-of-the-day schedule.
 
 A server's pool is every canon quote (shared by all servers) plus the submissions approved in that
-server. Every query below restricts itself to that pool with `_IN_POOL`.
+server, less the quotes the server took out (removed or hidden: quote_hidden). Every query below
+restricts itself to that pool with `_pool` (or `_pool_or_pending`).
 """
 
 from __future__ import annotations
@@ -24,14 +25,22 @@ from bot.core.times import parse_stamp, stamp
 from bot.quotes.models import (
     DailyQuoteSchedule,
     Quote,
+    QuoteAuditEntry,
     QuoteDraw,
     QuoteFilter,
     QuoteSearchHit,
     QuoteSearchPage,
+    QuoteSettings,
     QuoteSubmission,
 )
 
 _IN_POOL = "(q.status = 'canon' OR (q.status = 'approved' AND q.guild_id = :guild))"
+# A quote this server took out (a removed member quote, a hidden canon one). A lookup by the
+# table's primary key, but one per quote a walk or search passes: a walk of a character's 4,000
+# quotes took 45% longer with it (benchmarks/quote_queries.py), so it is added only for the
+# servers that took something out (QuotesRepository._pool).
+_NOT_HIDDEN = ("NOT EXISTS (SELECT 1 FROM quote_hidden h"
+               " WHERE h.guild_id = :guild AND h.quote_id = q.id)")
 # The walk's index for each filter: it must deliver quotes in shuffle_key order (so a draw stops
 # at the first unseen match) and cover status and guild_id (so no table lookups along the way).
 _WALK_BY_PERSON = "quotes_by_speaker"
@@ -81,7 +90,8 @@ BUDGET_CHECK_STEPS = 1000
 
 _QUOTE_FIELDS = (
     "q.id, q.seed_key, q.text, q.speaker_id, q.speaker_name, q.outlet, q.said_on,"
-    " q.season, q.context, q.status, q.guild_id, q.submitted_by, q.source_keys, q.source_text,"
+    " q.season, q.episode, q.context, q.status, q.guild_id, q.submitted_by, q.source_keys,"
+    " q.source_text,"
     " p.seed_key AS person_key, p.name AS person_name, p.roles AS person_roles,"
     " (SELECT json_group_array(c.name) FROM quote_characters qc"
     "   JOIN characters c ON c.id = qc.character_id WHERE qc.quote_id = q.id) AS about,"
@@ -89,6 +99,8 @@ _QUOTE_FIELDS = (
     "   WHERE q.speaker_id IS NOT NULL AND c.actor_id = q.speaker_id) AS plays"
 )
 _QUOTE_FROM = "FROM quotes q LEFT JOIN people p ON p.id = q.speaker_id"
+_AUDIT_INSERT = ("INSERT INTO quote_audit (guild_id, quote_id, action, actor_id, reason, at)"
+                 " VALUES (?, ?, ?, ?, ?, ?)")
 _QUOTE_COLUMNS = f"SELECT {_QUOTE_FIELDS} {_QUOTE_FROM}"
 
 
@@ -123,7 +135,8 @@ class _Budget:
 
 
 def in_pool(quote: Quote, guild_id: int) -> bool:
-    """Whether this server may show the quote: canon, or approved here (as _IN_POOL)."""
+    """Whether the quote belongs to this server's pool: canon, or approved here (as _IN_POOL;
+    what the server took out counts, since its old cards may still show it)."""
     return quote.status == "canon" or (quote.status == "approved"
                                        and quote.guild_id == guild_id)
 
@@ -163,6 +176,9 @@ class QuotesRepository:
         self.search_budget = SEARCH_BUDGET
         self.duplicate_budget = DUPLICATE_BUDGET
         self.search_check_steps = BUDGET_CHECK_STEPS
+        # The servers that took quotes out (see _hides), as of the read cache's epoch.
+        self._hiding: frozenset[int] | None = None
+        self._hiding_epoch = -1
 
     async def _fetch_within_budget(self, sql: str, params: tuple | dict,
                                    seconds: float) -> list[aiosqlite.Row]:
@@ -194,6 +210,23 @@ class QuotesRepository:
             raise rows
         return list(rows)
 
+    async def _pool(self, guild_id: int, *, pending: bool = False) -> str:
+        """The WHERE clause of this server's pool (with its waiting submissions if `pending`),
+        leaving out what the server took out only if it took anything out."""
+        pool = _IN_POOL_OR_PENDING if pending else _IN_POOL
+        return f"({pool} AND {_NOT_HIDDEN})" if await self._hides(guild_id) else pool
+
+    async def _hides(self, guild_id: int) -> bool:
+        """Whether this server took any quote out; the servers that did are read once and kept
+        until the read cache is cleared (as take_out and put_back do, and another process's
+        commit does)."""
+        epoch = self._cache.epoch
+        if self._hiding is None or self._hiding_epoch != epoch:
+            rows = await self._db.fetch_all("SELECT DISTINCT guild_id FROM quote_hidden")
+            self._hiding = frozenset(int(r["guild_id"]) for r in rows)
+            self._hiding_epoch = epoch
+        return guild_id in self._hiding
+
     # ---- reading quotes ------------------------------------------------------------------
 
     @staticmethod
@@ -211,6 +244,7 @@ class QuotesRepository:
             sources=tuple(sources[k] for k in _json_list(r["source_keys"]) if k in sources),
             source_text=r["source_text"],
             speaker_plays=tuple(sorted(_json_list(r["plays"]))),
+            episode=r["episode"],
         )
 
     async def quotes(self, ids: Iterable[int]) -> list[Quote]:
@@ -232,7 +266,8 @@ class QuotesRepository:
     async def pool_size(self, guild_id: int, flt: QuoteFilter | None = None) -> int:
         where, params = _filter_sql(flt or QuoteFilter())
         value = await self._db.fetch_value(
-            f"SELECT COUNT(*) FROM quotes q WHERE {_IN_POOL}{where}", {"guild": guild_id, **params}
+            f"SELECT COUNT(*) FROM quotes q WHERE {await self._pool(guild_id)}{where}",
+            {"guild": guild_id, **params}
         )
         return int(value or 0)
 
@@ -279,8 +314,9 @@ class QuotesRepository:
         here = self._cache.guild_speakers(guild_id)
         if here is None:
             rows = await self._db.fetch_all(
-                "SELECT DISTINCT speaker_name FROM quotes"
-                " WHERE status = 'approved' AND guild_id = ?", (guild_id,))
+                "SELECT DISTINCT q.speaker_name FROM quotes q"
+                f" WHERE q.status = 'approved' AND q.guild_id = :guild AND {_NOT_HIDDEN}",
+                {"guild": guild_id})
             here = SpeakerNames(r["speaker_name"] for r in rows
                                 if fold(r["speaker_name"]) not in canon.by_fold)
             self._cache.keep_guild_speakers(guild_id, here, epoch)
@@ -313,7 +349,8 @@ class QuotesRepository:
         """
         # Reads only, the quote's columns included: one trip to the database in the usual case,
         # two when a cycle ends (a reply never waits for a write).
-        select, params = self._walk_sql(guild_id, flt, start_key, unseen=True, skip=skip)
+        pool = await self._pool(guild_id)
+        select, params = self._walk_sql(guild_id, flt, start_key, pool, unseen=True, skip=skip)
         row = await self._draw_row(select, params)
         if row["id"] is not None:
             return QuoteDraw(self._quote(row, await self._cache.sources()), row["cycle"] or 1,
@@ -329,7 +366,7 @@ class QuotesRepository:
                                                                             (False, ())]
         selects = []
         for avoid_last, skipped in attempts:
-            select, params = self._walk_sql(guild_id, flt, start_key, unseen=False,
+            select, params = self._walk_sql(guild_id, flt, start_key, pool, unseen=False,
                                             avoid_last=avoid_last, skip=skipped, params=params)
             selects.append(f"SELECT * FROM ({select})")
         row = await self._draw_row(f"{' UNION ALL '.join(selects)} LIMIT 1", params)
@@ -379,7 +416,7 @@ class QuotesRepository:
             await db.execute(insert, values)
 
     @staticmethod
-    def _walk_sql(guild_id: int, flt: QuoteFilter, start_key: int, *, unseen: bool,
+    def _walk_sql(guild_id: int, flt: QuoteFilter, start_key: int, pool: str, *, unseen: bool,
                   avoid_last: bool = False, skip: Collection[int] = (),
                   params: dict[str, object] | None = None) -> tuple[str, dict[str, object]]:
         """A SELECT of the first match in shuffle_key order from `start_key`, wrapping around
@@ -410,7 +447,7 @@ class QuotesRepository:
         def walk(low: str, high: str) -> str:
             return (
                 f"SELECT * FROM (SELECT q.id FROM {source}"
-                f" WHERE q.shuffle_key BETWEEN {low} AND {high} AND {_IN_POOL}{where}"
+                f" WHERE q.shuffle_key BETWEEN {low} AND {high} AND {pool}{where}"
                 " ORDER BY q.shuffle_key LIMIT 1)"
             )
 
@@ -439,7 +476,7 @@ class QuotesRepository:
         matches = (
             "FROM quotes_fts JOIN quotes q ON q.id = quotes_fts.rowid"
             " LEFT JOIN people p ON p.id = q.speaker_id"
-            f" WHERE quotes_fts MATCH :expr AND {_IN_POOL}"
+            f" WHERE quotes_fts MATCH :expr AND {await self._pool(guild_id)}"
         )
         # One past `most`, to tell exactly `most` matches from more.
         count = f"SELECT COUNT(*) FROM (SELECT 1 {matches} LIMIT :most + 1)"
@@ -514,7 +551,7 @@ class QuotesRepository:
         try:
             rows = await self._fetch_within_budget(
                 "SELECT q.id FROM quotes_fts JOIN quotes q ON q.id = quotes_fts.rowid"
-                f" WHERE quotes_fts MATCH :expr AND {_IN_POOL_OR_PENDING}"
+                f" WHERE quotes_fts MATCH :expr AND {await self._pool(guild_id, pending=True)}"
                 " ORDER BY rank LIMIT :limit",
                 {"guild": guild_id, "expr": expression, "limit": limit},
                 self.duplicate_budget,
@@ -560,12 +597,19 @@ class QuotesRepository:
         return submission
 
     async def _submissions(self, where: str, params: dict[str, object], *,
-                           order: str = "q.id", limit: int = 1) -> list[QuoteSubmission]:
+                           order: str = "q.id", limit: int = 1,
+                           offset: int = 0) -> list[QuoteSubmission]:
         rows = await self._db.fetch_all(
             "SELECT q.id, q.created_at, s.near_duplicate_of, s.reviewer_id, s.reason,"
-            " s.decided_at, s.dm_status FROM quotes q JOIN quote_submissions s"
-            f" ON s.quote_id = q.id WHERE {where} ORDER BY {order} LIMIT :limit",
-            {**params, "limit": limit},
+            " s.decided_at, s.dm_status, h.kind IS NOT NULL AS removed,"
+            " CASE WHEN h.kind IS NOT NULL THEN (SELECT a.reason FROM quote_audit a"
+            "   WHERE a.quote_id = q.id AND a.action = 'removed' ORDER BY a.id DESC LIMIT 1)"
+            " END AS removed_reason"
+            " FROM quotes q JOIN quote_submissions s ON s.quote_id = q.id"
+            " LEFT JOIN quote_hidden h ON h.guild_id = q.guild_id AND h.quote_id = q.id"
+            "   AND h.kind = 'removed'"
+            f" WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
         )
         quotes = {q.id: q for q in await self.quotes(r["id"] for r in rows)}
         return [
@@ -573,6 +617,7 @@ class QuotesRepository:
                 quote=quotes[r["id"]], submitted_at=r["created_at"],
                 near_duplicate_of=r["near_duplicate_of"], reviewer_id=r["reviewer_id"],
                 reason=r["reason"], decided_at=r["decided_at"], dm_status=r["dm_status"],
+                removed=bool(r["removed"]), removed_reason=r["removed_reason"],
             )
             for r in rows if r["id"] in quotes
         ]
@@ -592,6 +637,12 @@ class QuotesRepository:
             if found:
                 return found[0]
         return None
+
+    async def pending(self, guild_id: int, *, offset: int = 0,
+                      limit: int = 10) -> list[QuoteSubmission]:
+        """The submissions waiting for review in this server, oldest first."""
+        return await self._submissions("q.status = 'pending' AND q.guild_id = :guild",
+                                       {"guild": guild_id}, limit=limit, offset=offset)
 
     async def pending_count(self, guild_id: int) -> int:
         value = await self._db.fetch_value(
@@ -623,11 +674,15 @@ class QuotesRepository:
                 changed = cursor.rowcount
             if not changed:
                 return False
+            now = _now()
             await db.execute(
                 "UPDATE quote_submissions SET reviewer_id = ?, reason = ?,"
                 " decided_at = ? WHERE quote_id = ?",
-                (reviewer_id, None if approve else reason, _now(), quote_id),
+                (reviewer_id, None if approve else reason, now, quote_id),
             )
+            await db.execute(_AUDIT_INSERT, (guild_id, quote_id,
+                                             "approved" if approve else "rejected",
+                                             reviewer_id, None if approve else reason, now))
         return True
 
     async def set_dm_status(self, quote_id: int, status: str) -> None:
@@ -645,12 +700,103 @@ class QuotesRepository:
 
     async def submission_counts(self, guild_id: int, user_id: int) -> dict[str, int]:
         rows = await self._db.fetch_all(
-            "SELECT status, COUNT(*) AS n FROM quotes WHERE submitted_by = ? AND guild_id = ?"
-            " GROUP BY status", (user_id, guild_id),
+            "SELECT CASE WHEN h.kind = 'removed' THEN 'removed' ELSE q.status END AS status,"
+            " COUNT(*) AS n FROM quotes q LEFT JOIN quote_hidden h"
+            " ON h.guild_id = q.guild_id AND h.quote_id = q.id"
+            " WHERE q.submitted_by = ? AND q.guild_id = ? GROUP BY 1", (user_id, guild_id),
         )
         return {r["status"]: int(r["n"]) for r in rows}
 
+    # ---- moderation: quotes a server took out, and who decided what ----------------------
+
+    async def hidden_kind(self, guild_id: int, quote_id: int) -> str | None:
+        """'removed' or 'hidden' when this server took the quote out of its pool, else None."""
+        value = await self._db.fetch_value(
+            "SELECT kind FROM quote_hidden WHERE guild_id = ? AND quote_id = ?",
+            (guild_id, quote_id))
+        return None if value is None else str(value)
+
+    async def take_out(self, quote_id: int, *, guild_id: int, actor_id: int, kind: str,
+                       reason: str | None) -> bool:
+        """Take a quote out of this server's pool ('removed' or 'hidden') and record who did
+        it; False when it was out already (another reviewer was faster)."""
+        try:
+            async with self._db.transaction() as db:
+                async with db.execute(
+                    "INSERT OR IGNORE INTO quote_hidden (guild_id, quote_id, kind)"
+                    " VALUES (?, ?, ?)", (guild_id, quote_id, kind),
+                ) as cursor:
+                    if not cursor.rowcount:
+                        return False
+                await db.execute(_AUDIT_INSERT, (guild_id, quote_id, kind, actor_id, reason,
+                                                 _now()))
+        finally:
+            # Names for autocomplete and the quotes cards count change with the pool.
+            self._cache.clear()
+        return True
+
+    async def put_back(self, quote_id: int, *, guild_id: int, actor_id: int,
+                       kind: str) -> bool:
+        """Undo `take_out` of this `kind` ('removed' is restored, 'hidden' unhidden); False
+        when the quote was not out that way."""
+        action = "restored" if kind == "removed" else "unhidden"
+        try:
+            async with self._db.transaction() as db:
+                async with db.execute(
+                    "DELETE FROM quote_hidden WHERE guild_id = ? AND quote_id = ? AND kind = ?",
+                    (guild_id, quote_id, kind),
+                ) as cursor:
+                    if not cursor.rowcount:
+                        return False
+                await db.execute(_AUDIT_INSERT, (guild_id, quote_id, action, actor_id, None,
+                                                 _now()))
+        finally:
+            self._cache.clear()
+        return True
+
+    @staticmethod
+    def _audit(r: aiosqlite.Row) -> QuoteAuditEntry:
+        return QuoteAuditEntry(quote_id=r["quote_id"], action=r["action"],
+                               actor_id=r["actor_id"], reason=r["reason"],
+                               at=parse_stamp(r["at"]))
+
+    async def history(self, guild_id: int, quote_id: int | None = None, *,
+                      limit: int = 20) -> list[QuoteAuditEntry]:
+        """This server's decisions, newest first: about one quote, or about any."""
+        where, params = "guild_id = ?", [guild_id]
+        if quote_id is not None:
+            where, params = "quote_id = ? AND guild_id = ?", [quote_id, guild_id]
+        rows = await self._db.fetch_all(
+            f"SELECT quote_id, action, actor_id, reason, at FROM quote_audit WHERE {where}"
+            " ORDER BY id DESC LIMIT ?", (*params, limit))
+        return [self._audit(r) for r in rows]
+
     # ---- settings ------------------------------------------------------------------------
+
+    async def settings(self, guild_id: int) -> QuoteSettings:
+        row = await self._db.fetch_one(
+            "SELECT reviewer_role_id, notify_channel_id, notify_error FROM quote_settings"
+            " WHERE guild_id = ?", (guild_id,))
+        if row is None:
+            return QuoteSettings(guild_id)
+        return QuoteSettings(guild_id, row["reviewer_role_id"], row["notify_channel_id"],
+                             row["notify_error"])
+
+    async def set_notify_channel(self, guild_id: int, channel_id: int | None) -> None:
+        """Where to announce waiting submissions (None: nowhere); forgets the last error."""
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO quote_settings (guild_id, notify_channel_id, updated_at)"
+                " VALUES (?, ?, ?) ON CONFLICT(guild_id) DO UPDATE SET"
+                " notify_channel_id = excluded.notify_channel_id, notify_error = NULL,"
+                " updated_at = excluded.updated_at",
+                (guild_id, channel_id, _now()),
+            )
+
+    async def record_notify_error(self, guild_id: int, error: str | None) -> None:
+        async with self._db.transaction() as db:
+            await db.execute("UPDATE quote_settings SET notify_error = ? WHERE guild_id = ?",
+                             (error, guild_id))
 
     async def reviewer_role(self, guild_id: int) -> int | None:
         value = await self._db.fetch_value(
@@ -677,6 +823,7 @@ class QuotesRepository:
             timezone=r["timezone"], next_due=parse_stamp(r["next_due"]),
             last_posted_on=date.fromisoformat(posted) if posted else None,
             last_error=r["last_error"],
+            last_posted_at=parse_stamp(r["last_posted_at"]) if r["last_posted_at"] else None,
         )
 
     async def daily(self, guild_id: int) -> DailyQuoteSchedule | None:
@@ -744,6 +891,12 @@ class QuotesRepository:
                  claimed.last_posted_on.isoformat() if claimed.last_posted_on else None,
                  claimed.guild_id, stamp(claimed_next_due), posted_on.isoformat()),
             )
+
+    async def record_daily_post(self, guild_id: int, at: datetime) -> None:
+        """When a quote of the day went out here, scheduled or posted at once."""
+        async with self._db.transaction() as db:
+            await db.execute("UPDATE quote_daily SET last_posted_at = ? WHERE guild_id = ?",
+                             (stamp(at), guild_id))
 
     async def record_daily_error(self, guild_id: int, error: str | None) -> None:
         async with self._db.transaction() as db:

@@ -87,7 +87,7 @@ def another_view(request: AnotherRequest) -> discord.ui.View:
 
 
 class SearchPager(OwnedView):
-    """Previous / next page of search results."""
+    """Previous / next page of a list: search results, the review queue."""
 
     def __init__(self, owner_id: int, *, page: int, page_count: int,
                  on_page: Callable[[discord.Interaction, int], Awaitable[None]]) -> None:

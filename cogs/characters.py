@@ -172,8 +172,8 @@ class Characters(commands.Cog):
 
     @app_commands.command(name="spoilers", description="How far this server has watched; later "
                                                        "seasons get spoiler tags")
-    @app_commands.describe(season="The last part everyone here has watched: none yet, a season, "
-                                  "or the film. Leave empty to see the setting.")
+    @app_commands.describe(season="Last part everyone here has watched: none, a season or the "
+                                  "film. Empty shows the setting.")
     @app_commands.choices(season=SPOILER_CHOICES)
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)

@@ -437,6 +437,9 @@ class Quotes(commands.Cog):
                 raise UserFacingError(f"I can't post in {channel.mention}: I need View Channel, "
                                       "Send Messages and Embed Links there. Grant them, or "
                                       "choose another channel with `/quote daily set`.")
+        # Posting can wait for this server's scheduled post or a rate limit: acknowledge within
+        # Discord's 3 seconds first, so a moderator never sees a failure and presses again.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         posted = await self.daily_poster.post_now(guild_id)
         await reply(interaction, daily_now_text(posted))
 

@@ -80,6 +80,7 @@ async def test_a_removed_everyone_quote_leaves_at_once_and_pings_nobody(harness:
     found = await emu.invoke("quote search", {"text": "Charlie forever"})
     assert any(f["name"].endswith(f"#{quote_id}") for f in found.embed["fields"])
 
+    approved_before = (await harness.store.canon.stats()).quotes_approved
     refused = await emu.invoke("quote remove", {"id": quote_id, "reason": "spam"})
     assert refused.ephemeral and "Only reviewers can do that" in refused.content
     removed = await emu.invoke("quote remove", {"id": quote_id, "reason": "Not a real quote"},
@@ -89,6 +90,8 @@ async def test_a_removed_everyone_quote_leaves_at_once_and_pings_nobody(harness:
     again = await emu.invoke("quote remove", {"id": quote_id, "reason": "twice"},
                              user="moderator")
     assert "already removed" in again.content
+    # /about and `db stats` count it no more.
+    assert (await harness.store.canon.stats()).quotes_approved == approved_before - 1
 
     gone = await emu.invoke("quote random", {"person": "A Fan"}, user="owner")
     assert gone.ephemeral and "No quotes here are by A Fan" in gone.content
@@ -335,6 +338,14 @@ async def test_daily_now_posts_at_once_and_show_says_when_the_last_went_out(
     refused = await emu.invoke("quote daily now", user="moderator")
     assert refused.content.startswith("I can't post in") and len(
         emu.channel_messages(general)) == 2
+    # The next scheduled post fails and says so; once a post at once works, the problem is over.
+    harness.advance(days=1)
+    assert await daily_poster(harness).run_once() == 0
+    assert "Last problem: I can't post" in (await emu.invoke("quote daily show")).content
+    await emu.set_bot_permissions(general, allow=SEND_MESSAGES)
+    again = await emu.invoke("quote daily now", user="moderator")
+    assert again.content.startswith(f"Posted a quote of the day in <#{general}>")
+    assert "Last problem" not in (await emu.invoke("quote daily show")).content
 
 
 # ---- cards show what is known ------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 
 import discord
@@ -158,3 +159,7 @@ def test_daily_status() -> None:
     assert "<#55>" in text and "09:00 (Europe/London)" in text
     assert f"<t:{int(datetime(2026, 6, 1, 8, tzinfo=UTC).timestamp())}:F>" in text
     assert "no \\*\\*access\\*\\*" in text
+    assert "None has gone out yet." in text
+    # Posted before the time of a post was kept (an upgraded database): the day is known.
+    upgraded = dataclasses.replace(schedule, last_posted_on=date(2026, 5, 31))
+    assert "The last one went out on Sunday 31 May 2026." in daily_status_text(upgraded)

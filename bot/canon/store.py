@@ -31,6 +31,12 @@ def _json_list(raw: str | None) -> list:
     return json.loads(raw) if raw else []
 
 
+# An approved member quote its server's reviewers removed is no longer one of its quotes (a
+# hidden canon quote still is: other servers show it).
+_NOT_REMOVED = ("NOT EXISTS (SELECT 1 FROM quote_hidden h WHERE h.quote_id = q.id"
+                " AND h.guild_id = q.guild_id AND h.kind = 'removed')")
+
+
 class CanonRepository:
     def __init__(self, database: Database, cache: ReadCache) -> None:
         self._db = database
@@ -368,9 +374,11 @@ class CanonRepository:
             " (SELECT COUNT(*) FROM people) AS people,"
             " (SELECT COUNT(*) FROM characters) AS characters,"
             " (SELECT COUNT(*) FROM quotes WHERE status = 'canon') AS quotes_canon,"
-            " (SELECT COUNT(*) FROM quotes WHERE status IN ('canon', 'approved')"
-            "   AND speaker_name <> '' AND outlet IS NOT NULL) AS quotes_attributed,"
-            " (SELECT COUNT(*) FROM quotes WHERE status = 'approved') AS quotes_approved,"
+            " (SELECT COUNT(*) FROM quotes q WHERE status IN ('canon', 'approved')"
+            "   AND speaker_name <> '' AND outlet IS NOT NULL"
+            f"  AND {_NOT_REMOVED}) AS quotes_attributed,"
+            " (SELECT COUNT(*) FROM quotes q WHERE status = 'approved'"
+            f"  AND {_NOT_REMOVED}) AS quotes_approved,"
             " (SELECT COUNT(*) FROM quotes WHERE status = 'pending') AS quotes_pending,"
             " (SELECT COUNT(*) FROM news_items) AS news_items,"
             " (SELECT COUNT(*) FROM seasons) AS seasons,"

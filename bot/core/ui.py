@@ -16,7 +16,13 @@ async def reply(interaction: discord.Interaction, content: str | None = None, *,
                 view: discord.ui.View = discord.utils.MISSING,
                 ephemeral: bool = True) -> None:
     """Answer an interaction: only to the member who asked unless `ephemeral=False`, and never
-    a ping, whatever the text holds."""
+    a ping, whatever the text holds. After a defer, the answer is the follow-up (whose
+    visibility the defer already chose)."""
+    if interaction.response.is_done():
+        await interaction.followup.send(content or discord.utils.MISSING, embed=embed,
+                                        embeds=embeds, view=view, ephemeral=ephemeral,
+                                        allowed_mentions=NO_MENTIONS)
+        return
     await interaction.response.send_message(content, embed=embed, embeds=embeds, view=view,
                                             ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
 

@@ -57,7 +57,8 @@ class DailyQuotePoster:
         self._rotation = rotation
         self._clock = clock
         self._poll_seconds = poll_seconds
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one scheduled pass at a time
+        self._guild_locks: dict[int, asyncio.Lock] = {}
         self._task: asyncio.Task[None] | None = None
         # Set after the first pass following start-up (the one that makes a missed post).
         self.first_pass_done = asyncio.Event()
@@ -72,6 +73,9 @@ class DailyQuotePoster:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    def _guild_lock(self, guild_id: int) -> asyncio.Lock:
+        return self._guild_locks.setdefault(guild_id, asyncio.Lock())
 
     async def _run(self) -> None:
         await self._client.wait_until_ready()
@@ -90,7 +94,8 @@ class DailyQuotePoster:
             posted = 0
             for schedule in await self._store.quotes.due_daily(now):
                 try:
-                    posted += await self._handle(schedule, now)
+                    async with self._guild_lock(schedule.guild_id):
+                        posted += await self._handle(schedule, now)
                 except Exception:
                     log.exception("quote of the day failed for guild %s", schedule.guild_id)
             return posted
@@ -143,7 +148,9 @@ class DailyQuotePoster:
         besides the scheduled one (which still comes); returns the schedule. Refusals are
         UserFacingErrors that say what to do."""
         quotes = self._store.quotes
-        async with self._lock:  # never at the same time as a scheduled pass
+        # Never at the same time as this server's scheduled post, but without waiting for a
+        # whole pass over every server due at that minute.
+        async with self._guild_lock(guild_id):
             schedule = await quotes.daily(guild_id)
             if schedule is None:
                 raise UserFacingError(NOT_SET_UP)
@@ -167,5 +174,7 @@ class DailyQuotePoster:
                                           + " Grant them, or choose another channel with "
                                           "`/quote daily set`.") from None
             await quotes.record_daily_post(guild_id, now)
+            if schedule.last_error:  # it could post: the old problem is over
+                await quotes.record_daily_error(guild_id, None)
         updated = await quotes.daily(guild_id)
         return updated or schedule

@@ -526,6 +526,9 @@ def daily_status_text(schedule: DailyQuoteSchedule | None) -> str:
     if schedule.last_posted_at is not None:
         moment = int(schedule.last_posted_at.timestamp())
         text += f"\nThe last one went out <t:{moment}:F> (<t:{moment}:R>)."
+    elif schedule.last_posted_on is not None:  # posted before the time was kept: the day is known
+        text += (f"\nThe last one went out on {schedule.last_posted_on:%A} "
+                 f"{schedule.last_posted_on.day} {schedule.last_posted_on:%B %Y}.")
     else:
         text += "\nNone has gone out yet."
     if schedule.last_error:

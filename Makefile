@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-# Measurements, not tests: about 8-9 minutes on 2 cores (`make bench BENCH_ARGS=--quick`: a few
+# Measurements, not tests: about 19 minutes on 2 cores (`make bench BENCH_ARGS=--quick`: a few
 # minutes). Prints a table; writes benchmarks/results/latest.json and latest.md.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

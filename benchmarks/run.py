@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import crash, fanout, latency, scale
+from benchmarks import burst, crash, fanout, follow, latency, scale
 from benchmarks.figures import Section
 from benchmarks.machine import describe, one_line
 from benchmarks.report import markdown, text_table
@@ -40,16 +40,29 @@ class Sizes:
     memory_guilds: list[int] = field(default_factory=lambda: [1_000, 10_000])
     memory_channels_per_guild: int = 5
     startup_runs: int = 3
+    burst_guilds: int = 200
+    burst_channels_per_guild: int = 10  # subscribed to news, besides the one fans talk in
+    burst_fans_per_guild: int = 50
+    burst_first_rate: float = 25.0
+    burst_max_rate: float = 6400.0
+    burst_step_seconds: float = 20.0
+    burst_refine: bool = True
+    # Follow mode (issue 20): channels following the hub, per run; the first size is also
+    # fanned out per channel, for comparison.
+    follow_channels: list[int] = field(default_factory=lambda: [2_000, 100_000])
 
 
 FULL = Sizes()
 QUICK = Sizes(characters=2_000, quotes=20_000, calls=300, warmup=30, case_budget=30.0,
-              fanout_guilds=30, crash_guilds=30, memory_guilds=[200, 1_000], startup_runs=1)
+              fanout_guilds=30, crash_guilds=30, memory_guilds=[200, 1_000], startup_runs=1,
+              burst_guilds=30, burst_step_seconds=6.0, follow_channels=[2_000])
 # For the suite's own test: every benchmark end to end, as small as it can be.
 TINY = Sizes(characters=60, quotes=300, calls=20, warmup=5, case_budget=20.0, fanout_guilds=2,
              fanout_channels_per_guild=5, probe_paces=False, crash_guilds=2,
              crash_channels_per_guild=6, memory_guilds=[20], memory_channels_per_guild=2,
-             startup_runs=1)
+             startup_runs=1, burst_guilds=2, burst_channels_per_guild=3, burst_fans_per_guild=10,
+             burst_first_rate=5.0, burst_max_rate=10.0, burst_step_seconds=1.5,
+             burst_refine=False, follow_channels=[20])
 
 Benchmark = Callable[[Sizes], Awaitable[Section]]
 
@@ -64,6 +77,12 @@ BENCHMARKS: dict[str, Benchmark] = {
     "scale": lambda s: scale.run_memory(guild_counts=s.memory_guilds,
                                         channels=s.memory_channels_per_guild),
     "startup": lambda s: scale.run_startup(runs=s.startup_runs),
+    "burst": lambda s: burst.run(
+        characters=s.characters, quotes=s.quotes,
+        layout=burst.Layout(s.burst_guilds, s.burst_channels_per_guild, s.burst_fans_per_guild),
+        first_rate=s.burst_first_rate, max_rate=s.burst_max_rate,
+        seconds=s.burst_step_seconds, refine=s.burst_refine),
+    "follow": lambda s: follow.run(channels=s.follow_channels),
 }
 
 

@@ -30,12 +30,14 @@ from bot.news.render import (
     FOLLOW_LIMITS,
     LATEST_MAX,
     following_text,
+    hub_wait_text,
     latest_embed,
     missing_text,
     status_embed,
     subscribed_text,
     subscriptions_embed,
 )
+from bot.news.store import HUB_MOVED, HUB_OFF, HubBacklog, HubWait
 from bot.news.transport import DiscordTransport
 from bot.news.views import PostLatestView
 from cogs._news_feeds import NewsFeeds
@@ -153,6 +155,7 @@ class News(commands.GroupCog, name="News", group_name="news",
             # Switching back from follow mode: the follow goes first, or the channel would
             # get every item twice (Discord's copy and the bot's post).
             unfollowed = await self.following.unfollow(before, channel)
+        await self._drop_old_hub_follow(before, channel)
         sub = await store.news.subscribe(guild.id, channel.id,
                                          role_id=role.id if role else None, publish=publish,
                                          subscribed_by=interaction.user.id, now=self.bot.clock())
@@ -210,20 +213,28 @@ class News(commands.GroupCog, name="News", group_name="news",
                                   f"{'it' if len(missing) == 1 else 'them'} to me (channel "
                                   "settings > Permissions), then run this again.")
         store = self.bot.store
+        # Items the bot posted here that the hub has yet to publish would come twice.
+        wait = await store.news.hub_wait(channel.id)
+        if wait is not None:
+            raise await self._hub_wait_refusal(channel.id, wait)
         before = await store.news.subscription(channel.id)
+        await self._drop_old_hub_follow(before, channel)
         webhook_id = await self.following.follow(channel)
         try:
             sub = await store.news.subscribe(guild.id, channel.id, role_id=None, publish=False,
                                              subscribed_by=interaction.user.id,
                                              now=self.bot.clock(), mode="follow",
                                              webhook_id=webhook_id)
-        except Exception:
+        except Exception as exc:
             # Not recorded: a follow nobody knows about would outlive an unsubscribe.
             if before is None or before.webhook_id != webhook_id:
                 try:
                     await self.following.remove_webhook(webhook_id, channel)
-                except (UserFacingError, discord.HTTPException) as exc:
-                    log.warning("could not undo the follow of channel %s: %s", channel.id, exc)
+                except (UserFacingError, discord.HTTPException) as undo:
+                    log.warning("could not undo the follow of channel %s: %s", channel.id,
+                                undo)
+            if isinstance(exc, HubBacklog):  # a send started since the look above
+                raise await self._hub_wait_refusal(channel.id, exc.wait) from None
             raise
         live_before = before is not None and before.state != "ended"
         text = following_text(
@@ -231,6 +242,24 @@ class News(commands.GroupCog, name="News", group_name="news",
             renewed=live_before and before is not None and before.follows,
             switched=live_before and before is not None and not before.follows)
         await reply(interaction, text)
+
+    async def _drop_old_hub_follow(self, before: NewsSubscription | None,
+                                   channel: discord.TextChannel) -> None:
+        """A follow that ended because the hub moved still follows the old hub channel: when
+        the channel subscribes again, that webhook (the bot's own) goes too, so nothing the
+        old channel publishes later lands there."""
+        if (before is None or not before.follows or before.state != "ended"
+                or before.end_reason not in (HUB_MOVED, HUB_OFF)):
+            return
+        try:
+            await self.following.unfollow(before, channel)
+        except (UserFacingError, discord.HTTPException) as exc:
+            log.info("old follow of channel %s not removed: %s", channel.id, exc)
+
+    async def _hub_wait_refusal(self, channel_id: int, wait: HubWait) -> UserFacingError:
+        eta = await self.engine.hub_publish_eta(wait)
+        return UserFacingError(hub_wait_text(channel_id, [t for _, t in wait.items], eta=eta,
+                                             now=self.bot.clock()))
 
     @app_commands.command(name="unsubscribe", description="Stop posting news in a channel "
                           "(needs Manage Channels)")
@@ -313,7 +342,8 @@ class News(commands.GroupCog, name="News", group_name="news",
         status = await self.bot.store.news.status()
         embed = status_embed(status, rate=self.bot.settings.news_sends_per_second,
                              max_rate=DISCORD_REQUESTS_PER_SECOND, health=self.engine.health(),
-                             now=self.bot.clock(), delivered_elsewhere=await self._leader())
+                             now=self.bot.clock(), delivered_elsewhere=await self._leader(),
+                             hub_missed=await self.bot.store.news.hub_missed())
         embed.add_field(name="Last backup", value=backup_status_line(self.bot.backups),
                         inline=False)
         await reply(interaction, embed=embed)

@@ -7,6 +7,7 @@ never a time or a rate, which depend on the machine. `make bench` runs the real 
 import math
 import random
 
+from benchmarks.burst import Inputs, Layout, Mix, burst_world, capacity, subscribed
 from benchmarks.figures import Figure, Section, percentile, ratio_interval
 from benchmarks.machine import describe
 from benchmarks.report import markdown, text_table
@@ -48,6 +49,21 @@ async def test_every_benchmark_runs_on_tiny_sizes() -> None:
     assert sections["crash"].details["delivered_at_kill"] < sections["crash"].details["channels"]
     assert figure(sections["crash"], "exactly once").value == "yes"
 
+    burst = sections["burst"].details
+    assert set(burst["steps"]) == {"bot", "no-op bot"}
+    for name, steps in burst["steps"].items():
+        assert steps, name
+        for step in steps:  # every interaction sent is accounted for, and none failed
+            assert step["failures"] == 0, (name, step["failure_examples"])
+            assert step["answered"] + step["late"] == step["dispatched"], (name, step)
+            assert step["dispatched"] > 0 and len(step["cpu"]["bot_percent"]) == 1
+    assert sum(s["answered"] for s in burst["steps"]["bot"]) > 0
+    fanout = burst["fanout"]["fanout"]
+    assert fanout["lost"] == 0 and fanout["duplicates"] == 0
+    assert fanout["delivered"] == fanout["channels"] == TINY.burst_guilds * (
+        TINY.burst_channels_per_guild)
+    assert burst["fanout"]["with_fanout"]["failures"] == 0
+
     memory = sections["scale"].details["runs"][str(TINY.memory_guilds[0])]
     assert memory["ours"]["rss_mib"] > 0 and memory["baseline"]["rss_mib"] > 0
 
@@ -70,3 +86,26 @@ def test_ratio_interval_brackets_the_ratio_and_shrinks_with_steadier_samples() -
     steady_low, steady_high = ratio_interval(steady, flat_base)
     assert steady_high - steady_low < (high - low) / 5
     assert all(math.isnan(x) for x in ratio_interval([], base))
+
+
+def test_burst_capacity_is_the_highest_rate_that_holds_below_the_first_failure() -> None:
+    steps = [{"rate": r, "holds": h} for r, h in
+             [(25, True), (50, True), (100, False), (200, True), (75, True)]]
+    assert capacity(steps) == 75  # 200 held by chance above a failure: not capacity
+    assert capacity([{"rate": 25, "holds": False}]) == 0
+    assert capacity([{"rate": 25, "holds": True}, {"rate": 50, "holds": True}]) == 50
+
+
+def test_burst_mix_offers_the_rate_asked_in_open_loop() -> None:
+    config, fans = burst_world(Layout(guilds=3, channels_per_guild=2, fans_per_guild=4))
+    assert len(fans) == 12 and len({f.user.id for f in fans}) == 12
+    assert len(subscribed(config)) == 6  # each server's first channel is where fans talk
+    mix = Mix(Inputs(names=["Nick Nelson", "Charlie Spring"], speakers=["Alice Oseman"],
+                     words=[f"w{i}" for i in range(5000)], seasons=[1, 2, 3]), fans)
+    arrivals = mix.schedule(rate=200, seconds=30)
+    assert abs(len(arrivals) / 30 - 200) < 200 * 0.1
+    times = [a[0] for a in arrivals]
+    assert times == sorted(times) and times[0] >= 0 and times[-1] < 32
+    kinds = {a[1] for a in arrivals}
+    assert kinds == {"quote random", "quote random (filters)", "another", "quote search",
+                     "news latest", "season", "character", "character autocomplete"}

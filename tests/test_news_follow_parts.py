@@ -14,11 +14,12 @@ from bot.news.models import NewsStatus
 from bot.news.render import (
     FOLLOW_LIMITS,
     following_text,
+    hub_wait_text,
     status_embed,
     subscription_line,
     subscriptions_embed,
 )
-from bot.news.store import FOLLOW_REMOVED
+from bot.news.store import FOLLOW_REMOVED, HUB_MOVED, HUB_OFF
 from bot.store import Store
 from tests.test_news_store import GUILD, T0, draft, subscribe
 
@@ -137,3 +138,39 @@ def test_status_counts_the_following_channels() -> None:
                          now=datetime(2026, 1, 1, tzinfo=UTC))
     field = next(f for f in embed.fields if f.name == "Subscriptions")
     assert "Following the news hub: 2 channels" in (field.value or "")
+
+
+async def test_follows_end_with_their_hub_and_only_while_they_are_that_follow(
+        store: Store) -> None:
+    await store.news.ensure_hub(HUB_GUILD, HUB, T0)
+    moved = await follow(store, 1, 11)
+    assert (await store.news.ensure_hub(HUB_GUILD, HUB, T0)).channel_id == HUB
+    assert (await store.news.subscription(1)).state == "active"  # type: ignore[union-attr]
+    await store.news.ensure_hub(HUB_GUILD, HUB + 1, T0)
+    ended = await store.news.subscription(1)
+    assert ended is not None and ended.state == "ended" and ended.end_reason == HUB_MOVED
+    again = await follow(store, 1, 12)
+    assert again.id == moved.id and again.state == "active"
+    # A check that read the follow with its old webhook, or before a switch back, ends nothing.
+    assert not await store.news.end_follow(again.id, 11, FOLLOW_REMOVED, T0)
+    await subscribe(store, 1)
+    assert not await store.news.end_follow(again.id, 12, FOLLOW_REMOVED, T0)
+    assert (await store.news.subscription(1)).state == "active"  # type: ignore[union-attr]
+    await follow(store, 2, 21)
+    assert await store.news.end_hubs("NEWS_HUB_CHANNEL_ID is not set", T0) == 1
+    off = await store.news.subscription(2)
+    assert off is not None and off.state == "ended" and off.end_reason == HUB_OFF
+    kept = await store.news.subscription(1)  # per-channel: untouched
+    assert kept is not None and kept.state == "active"
+
+
+def test_the_switch_refusal_names_the_items_and_when_to_try_again() -> None:
+    now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    later = now + timedelta(minutes=40)
+    text = hub_wait_text(5, ["A" * 300, "B", "C", "D", "E"], eta=later, now=now)
+    assert text.startswith("<#5> can't switch to follow mode yet")
+    assert "**B**" in text and "2 more items" in text and "A" * 101 not in text
+    assert f"<t:{int(later.timestamp())}:t>" in text and "Nothing changed" in text
+    assert len(text) <= 2000
+    soon = hub_wait_text(5, ["One"], eta=now, now=now)
+    assert "**One**" in soon and "in a minute or so" in soon and "published it yet" in soon

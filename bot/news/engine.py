@@ -36,6 +36,7 @@ from bot.news.timing import DeliveryTiming, backoff
 from bot.news.transport import CannotCheck
 
 if TYPE_CHECKING:  # bot.store imports every feature's repository
+    from bot.news.store import HubWait
     from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,19 @@ class NewsEngine:
         if queued:
             self.wake()
         return queued
+
+    async def hub_publish_eta(self, wait: HubWait) -> datetime:
+        """About when the hub will have published the items `wait` names: its publishes to
+        go, one by one, within the publish budget (a failing publish makes it later)."""
+        t, now = self.timing, self._clock()
+        times = await self.store.news.publish_times(
+            wait.hub_id, now - timedelta(seconds=t.publish_window))
+        at = max(now, wait.hub_next_at or now)
+        for _ in range(max(wait.ahead, 1)):
+            at = next_publish_slot(times, at, limit=t.publish_limit,
+                                   window=t.publish_window) or at
+            times.append(at)
+        return at
 
     # ---- dispatching ----------------------------------------------------------------------
 
@@ -425,7 +439,9 @@ class NewsEngine:
                 when = self._after(failure.retry_after or t.retry_base)
                 write = partial(news.retry_later, d.id, when, failure.reason,
                                 refund=True)
-            case Verdict.RETRY if d.attempts < t.max_attempts:
+            # The hub's post is every follower's copy: it is never given up for a failure
+            # that may pass, only backed off (up to the cap).
+            case Verdict.RETRY if d.attempts < t.max_attempts or sub.is_hub:
                 log.warning("news delivery %s to channel %s: %s; retrying", d.id,
                             sub.channel_id, failure.reason)
                 when = self._after(backoff(d.attempts, t.retry_base, t.retry_cap))
@@ -436,8 +452,10 @@ class NewsEngine:
                 when = self._after(backoff(d.attempts, t.pause_base, t.pause_cap))
                 write = partial(self._pause, job, when, failure.reason)
             case Verdict.END:
-                log.info("news subscription of channel %s ended: %s", sub.channel_id,
-                         failure.reason)
+                # The hub gone, every following channel goes without news: said loudly.
+                log.log(logging.ERROR if sub.is_hub else logging.INFO,
+                        "news subscription of channel %s ended: %s", sub.channel_id,
+                        failure.reason)
                 write = partial(news.end_subscription, sub.id, failure.reason,
                                 self._clock())
             case _:
@@ -449,6 +467,9 @@ class NewsEngine:
                     # What we built was rejected: a bug. Retrying the same request cannot work.
                     log.error("news delivery %s (item %s) to channel %s was rejected: %s",
                               d.id, job.item.id, sub.channel_id, reason, exc_info=exc)
+                if sub.is_hub:
+                    log.error("news item %s will reach no channel following the news hub: its "
+                              "hub post was given up (%s)", job.item.id, reason)
                 write = partial(news.fail, d.id, reason, self._clock())
         await self._record(job, write)
 
@@ -496,13 +517,17 @@ class NewsEngine:
                 when = self._after(failure.retry_after or t.retry_base)
                 write = partial(news.retry_later, d.id, when, failure.reason,
                                 publishing=True, refund=True)
-            case Verdict.RETRY | Verdict.PAUSE if d.publish_attempts < t.publish_max_attempts:
+            case Verdict.RETRY | Verdict.PAUSE if (d.publish_attempts < t.publish_max_attempts
+                                                   or sub.is_hub):
                 base, cap = ((t.pause_base, t.pause_cap) if failure.verdict is Verdict.PAUSE
                              else (t.retry_base, t.retry_cap))
                 when = self._after(backoff(d.publish_attempts, base, cap))
                 write = partial(news.retry_later, d.id, when, failure.reason,
                                 publishing=True)
             case Verdict.END:
+                log.log(logging.ERROR if sub.is_hub else logging.INFO,
+                        "news subscription of channel %s ended: %s", sub.channel_id,
+                        failure.reason)
                 write = partial(news.end_subscription, sub.id, failure.reason,
                                 self._clock())
             case _:
@@ -510,6 +535,10 @@ class NewsEngine:
                 if failure.verdict is Verdict.FAIL:
                     log.error("publishing news delivery %s in channel %s was rejected: %s",
                               d.id, sub.channel_id, failure.reason, exc_info=exc)
+                if sub.is_hub:
+                    log.error("news item %s will reach no channel following the news hub: "
+                              "publishing it in the hub was given up (%s)", job.item.id,
+                              failure.reason)
                 note = f"not published: {failure.reason}"
                 write = partial(news.mark_published, d.id, self._clock(),
                                 published=False, note=note)

@@ -25,7 +25,7 @@ from bot.core.database import StoreUnavailable
 from bot.core.errors import UserFacingError
 from bot.news.models import NewsSubscription
 from bot.news.permissions import missing_post_permissions
-from bot.news.store import FOLLOW_REMOVED
+from bot.news.store import FOLLOW_REMOVED, HUB_MOVED, HUB_OFF
 
 if TYPE_CHECKING:  # bot.store imports every feature's repository
     from bot.store import Store
@@ -219,17 +219,27 @@ class HubFollowing:
         except discord.NotFound as exc:
             gone = ("the channel was deleted" if exc.code == UNKNOWN_CHANNEL
                     else FOLLOW_REMOVED)
-            await self._store.news.end_subscription(sub.id, gone, now)
-            log.info("news follow of channel %s ended: %s", sub.channel_id, gone)
-            return False
+            return await self._end(sub, gone, now)
         except discord.Forbidden:
             await self._store.news.follow_checked(
                 sub.id, now, "cannot check the follow: missing Manage Webhooks")
             return True
         if webhook.channel_id != sub.channel_id:
-            await self._store.news.end_subscription(sub.id, FOLLOW_REMOVED, now)
-            return False
+            return await self._end(sub, FOLLOW_REMOVED, now)
+        source = webhook.source_channel
+        if source is None or source.id != self.hub_channel_id:
+            # It follows a channel that is no longer the bot's hub (NEWS_HUB_CHANNEL_ID was
+            # changed or removed): no news comes that way any more.
+            return await self._end(sub, HUB_MOVED if self.enabled else HUB_OFF, now)
         await self._store.news.follow_checked(sub.id, now)
+        return True
+
+    async def _end(self, sub: NewsSubscription, reason: str, now: datetime) -> bool:
+        # Only that follow: the channel may have switched back to per-channel posts since
+        # `sub` was read (the switch deletes the webhook, so it looks gone from here).
+        if await self._store.news.end_follow(sub.id, sub.webhook_id, reason, now):
+            log.info("news follow of channel %s ended: %s", sub.channel_id, reason)
+            return False
         return True
 
     async def check_guild(self, subs: list[NewsSubscription]) -> None:

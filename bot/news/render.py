@@ -227,9 +227,11 @@ def subscriptions_embed(subs: Sequence[NewsSubscription],
 
 
 def status_embed(status: NewsStatus, *, rate: float, max_rate: float, health: EngineHealth,
-                 now: datetime, delivered_elsewhere: str | None = None) -> discord.Embed:
+                 now: datetime, delivered_elsewhere: str | None = None,
+                 hub_missed: int = 0) -> discord.Embed:
     """`delivered_elsewhere`: with shard slices, the process that delivers when it is not this
-    one (its engine is idle here by design, not stopped)."""
+    one (its engine is idle here by design, not stopped). `hub_missed`: items the hub gave up
+    posting or publishing, which no following channel got."""
     d, s = status.deliveries, status.subscriptions
     embed = discord.Embed(title="News delivery status", colour=BRAND_COLOUR)
     by_origin = ", ".join(f"{n} {o}" for o, n in sorted(status.items.items())) or "none"
@@ -240,6 +242,9 @@ def status_embed(status: NewsStatus, *, rate: float, max_rate: float, health: En
     if status.oldest_open_at is not None:
         waiting.append("The oldest unfinished delivery has waited "
                        f"{duration((now - status.oldest_open_at).total_seconds())}.")
+    if hub_missed:
+        waiting.append(f"**{plural(hub_missed, 'item')} never reached the channels following "
+                       "the news hub**: the hub's post or publish was rejected (see the log).")
     embed.add_field(name="Deliveries", value="\n".join(waiting), inline=False)
     following = (f"\nFollowing the news hub: {plural(status.following, 'channel')} "
                  "(Discord delivers to them)" if status.following else "")
@@ -308,6 +313,25 @@ def subscribed_text(sub: NewsSubscription, *, renewed: bool, has_latest: bool) -
 # channel following cannot do that the bot's own posts do.
 FOLLOW_LIMITS = ("no role ping, no spoiler hiding for this server (the hub's setting applies), "
                  "and each post shows as coming from the hub's server")
+
+
+def hub_wait_text(channel_id: int, titles: Sequence[str], *, eta: datetime,
+                  now: datetime) -> str:
+    """Why a channel cannot switch to follow mode yet: the bot posted these items there, and
+    Discord would copy each again into it once the hub publishes it."""
+    shown = [f"**{safe(t, 100)}**" for t in titles[:3]]
+    if len(titles) > 3:
+        shown.append(plural(len(titles) - 3, "more item"))
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    when = ("in a minute or so" if (eta - now).total_seconds() < 90 else
+            f"after {discord.utils.format_dt(eta, 't')} ({discord.utils.format_dt(eta, 'R')})")
+    return truncate(
+        f"<#{channel_id}> can't switch to follow mode yet: I have posted (or am posting) "
+        f"{listed} there, and the news hub has not published "
+        f"{'it' if len(titles) == 1 else 'them'} yet (Discord allows about 10 publishes an "
+        "hour), so Discord would copy "
+        f"{'it' if len(titles) == 1 else 'them'} into the channel a second time. Nothing "
+        f"changed. Try again {when}, once the hub's next publish slot has passed.", 2000)
 
 
 def following_text(sub: NewsSubscription, *, hub_name: str, renewed: bool,

@@ -10,7 +10,7 @@ unrecorded, so a re-send long after first looks for that post.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import aiosqlite
@@ -42,6 +42,14 @@ _HUB_UNPUBLISHED = (
 # Why a follow ends when its webhook is found gone.
 FOLLOW_REMOVED = ("the follow was removed in Discord (its webhook was deleted in the "
                   "channel's settings)")
+# Why a follow ends when the hub it followed is no longer the bot's hub.
+HUB_MOVED = "the bot's news hub moved to another channel"
+HUB_OFF = "the bot's news hub was turned off"
+SWITCHED_TO_FOLLOW = "switched to follow mode"
+# The channel's own deliveries that are (or may be) posted there: a follow would add Discord's
+# copy of the same item once the hub publishes it.
+_POSTED_HERE = ("(d.state IN ('sending', 'publish_pending', 'publishing', 'sent')"
+                " OR (d.state = 'pending' AND d.unsure_since IS NOT NULL))")
 DELIVERY_STATES = ("pending", "sending", "publish_pending", "publishing", "sent", "failed",
                    "cancelled")
 _OPEN = "('pending', 'sending', 'publish_pending', 'publishing')"
@@ -87,6 +95,25 @@ _JOB_SELECT = (
     + " FROM news_deliveries d JOIN news_items i ON i.id = d.item_id"
     " JOIN news_subscriptions s ON s.id = d.subscription_id"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class HubWait:
+    """Items already posted in a channel by the bot that the hub has not published yet: a
+    follow now would bring each of them a second time, as Discord's copy."""
+
+    items: tuple[tuple[int, str], ...]  # (item id, title), oldest first
+    hub_id: int  # the hub's subscription
+    ahead: int  # hub publishes still to come, up to and including the last of these items
+    hub_next_at: datetime | None  # when the hub's next publish is due, if it waits
+
+
+class HubBacklog(Exception):
+    """A switch to follow mode refused: see `HubWait`."""
+
+    def __init__(self, wait: HubWait) -> None:
+        super().__init__(f"{len(wait.items)} items wait for the hub's publish")
+        self.wait = wait
 
 
 class NewsRepository:
@@ -192,7 +219,10 @@ class NewsRepository:
         `webhook_id`, the follower webhook the bot made) or 'hub'. A switch between 'channel'
         and 'follow' hands over the items in between exactly once: those the hub has yet to
         publish come from Discord after a switch to follow mode (the channel's own delivery
-        is cancelled), and from the bot after a switch back (a delivery is queued)."""
+        is cancelled, if not yet started), and from the bot after a switch back (a delivery is
+        queued, or the cancelled one comes back). A switch to follow mode raises HubBacklog
+        while the bot has posted (or is posting) here an item the hub has yet to publish:
+        Discord would copy it in a second time."""
         if mode not in ("channel", "follow", "hub"):
             raise ValueError(f"unknown subscription mode {mode!r}")
         when = stamp(now)
@@ -201,14 +231,22 @@ class NewsRepository:
                 "SELECT id, mode, state FROM news_subscriptions WHERE channel_id = ?",
                 (channel_id,))).fetchone()
             if mode == "follow" and before is not None:
+                if before["state"] in LIVE and before["mode"] == "channel":
+                    # Posted here and still to be published by the hub: Discord's copy would
+                    # be a second one. Checked again here, under the write lock, as a send
+                    # may have started since the command looked.
+                    wait = await self._hub_wait(db, before["id"])
+                    if wait is not None:
+                        raise HubBacklog(wait)
                 # Items the hub has yet to publish will arrive as Discord's copies: the
-                # channel's own deliveries of them go. Those the hub already published (or
+                # channel's own deliveries of them that have not started go. A send under
+                # way refuses the switch above, and those the hub already published (or
                 # never gets) are still posted by the bot, so none is lost or doubled.
                 await db.execute(
                     "UPDATE news_deliveries SET state = 'cancelled', last_error = ?"
-                    " WHERE subscription_id = ? AND state IN ('pending', 'sending')"
+                    " WHERE subscription_id = ? AND state = 'pending'"
                     f" AND item_id IN ({_HUB_UNPUBLISHED})",
-                    ("switched to follow mode", before["id"]))
+                    (SWITCHED_TO_FOLLOW, before["id"]))
             await db.execute(
                 "INSERT INTO news_subscriptions (guild_id, channel_id, role_id, publish, state,"
                 " subscribed_by, created_at, updated_at, mode, webhook_id, follow_checked_at)"
@@ -237,11 +275,47 @@ class NewsRepository:
                     " next_attempt_at, created_at)"
                     " SELECT item_id, ?, 'n' || lower(hex(randomblob(12))), ?, ?"
                     f" FROM ({_HUB_UNPUBLISHED}) WHERE true ORDER BY item_id"
-                    " ON CONFLICT(item_id, subscription_id) DO NOTHING",
+                    # The delivery the switch to follow mode cancelled comes back (it keeps
+                    # its nonce); one that went out (or failed) stays as it is.
+                    " ON CONFLICT(item_id, subscription_id) DO UPDATE SET state = 'pending',"
+                    " next_attempt_at = excluded.next_attempt_at, attempts = 0,"
+                    " publish_attempts = 0, last_error = NULL, claimed_by = NULL"
+                    " WHERE news_deliveries.state = 'cancelled'",
                     (before["id"], when, when))
         found = await self.subscription(channel_id)
         assert found is not None
         return found
+
+    async def hub_wait(self, channel_id: int) -> HubWait | None:
+        """What keeps this channel from switching to follow mode now (None: nothing)."""
+        sub = await self.subscription(channel_id)
+        if sub is None or sub.mode != "channel" or sub.state not in LIVE:
+            return None
+        return await self._hub_wait(self._db.reader, sub.id)
+
+    @staticmethod
+    async def _hub_wait(db: aiosqlite.Connection, subscription_id: int) -> HubWait | None:
+        rows = list(await db.execute_fetchall(
+            "SELECT d.item_id, i.title FROM news_deliveries d"
+            " JOIN news_items i ON i.id = d.item_id"
+            f" WHERE d.subscription_id = ? AND {_POSTED_HERE}"
+            f" AND d.item_id IN ({_HUB_UNPUBLISHED}) ORDER BY d.item_id",
+            (subscription_id,)))
+        if not rows:
+            return None
+        last = rows[-1][0]
+        hub = list(await db.execute_fetchall(
+            "SELECT hd.subscription_id,"
+            "  SUM(hd.item_id <= ?),"
+            # Only the hub's first waiting publish is ever put off; the rest keep their
+            # time of posting.
+            "  MAX(CASE WHEN hd.state = 'publish_pending' THEN hd.next_attempt_at END)"
+            " FROM news_deliveries hd JOIN news_subscriptions hs ON hs.id = hd.subscription_id"
+            f" WHERE hs.mode = 'hub' AND hs.state IN {LIVE!r} AND hd.state IN {_OPEN}"
+            " GROUP BY hd.subscription_id ORDER BY hd.subscription_id LIMIT 1", (last,)))
+        hub_id, ahead, next_at = hub[0] if hub else (0, len(rows), None)
+        return HubWait(items=tuple((r[0], r[1]) for r in rows), hub_id=hub_id,
+                       ahead=int(ahead or len(rows)), hub_next_at=_parse(next_at))
 
     @staticmethod
     async def _cancel_open(db: aiosqlite.Connection, where: str, params: tuple,
@@ -276,9 +350,16 @@ class NewsRepository:
     async def end_hubs(self, reason: str, now: datetime, *, keep: int | None = None) -> int:
         """End every hub subscription but the channel `keep` (the setting was changed or
         removed); what it had not yet posted or published is dropped."""
+        when = stamp(now)
         async with self._db.transaction() as db:
-            return await self._end(db, "mode = 'hub' AND channel_id != ?", (keep or 0,),
-                                   reason, stamp(now))
+            ended = await self._end(db, "mode = 'hub' AND channel_id != ?", (keep or 0,),
+                                    reason, when)
+            if ended or keep is None:
+                # Their follows were of the old hub, which the bot no longer posts in: kept
+                # 'active', they would look fine and never get news again.
+                await self._end(db, "mode = 'follow'", (), HUB_MOVED if keep else HUB_OFF,
+                                when)
+            return ended
 
     async def follows_due(self, checked_before: datetime, limit: int) -> list[NewsSubscription]:
         """Active follow-mode subscriptions whose webhook was last seen before then, the
@@ -366,6 +447,24 @@ class NewsRepository:
         rows = await self._db.fetch_all(
             f"SELECT DISTINCT guild_id FROM news_subscriptions WHERE state IN {LIVE!r}")
         return {r[0] for r in rows}
+
+    async def end_follow(self, subscription_id: int, webhook_id: int | None, reason: str,
+                         now: datetime) -> bool:
+        """End a follow found broken, only if the subscription still is that follow: a check
+        that read it before the channel switched back to per-channel posts (or followed anew,
+        with another webhook), maybe in another process, must not end what replaced it."""
+        async with self._db.transaction() as db:
+            return await self._end(db, "id = ? AND mode = 'follow' AND webhook_id IS ?",
+                                   (subscription_id, webhook_id), reason, stamp(now)) > 0
+
+    async def hub_missed(self) -> int:
+        """Items the live hub posted but gave up publishing (or never posted): no follower
+        got them."""
+        value = await self._db.fetch_value(
+            "SELECT COUNT(*) FROM news_deliveries d JOIN news_subscriptions s"
+            " ON s.id = d.subscription_id WHERE s.mode = 'hub' AND s.state IN ('active',"
+            " 'paused') AND (d.state = 'failed' OR (d.state = 'sent' AND d.published_at IS NULL))")
+        return int(value or 0)
 
     async def end_subscription(self, subscription_id: int, reason: str, now: datetime) -> bool:
         async with self._db.transaction() as db:
@@ -477,7 +576,9 @@ class NewsRepository:
         async with self._db.transaction() as db:
             # Every outcome write is guarded by the state the worker claimed, so a subscription
             # ended meanwhile (its rows 'cancelled') is never brought back to life. A post that
-            # did go out is still recorded as sent, but is not published.
+            # did go out is still recorded as sent, but is not published. (A switch to follow
+            # mode cancels only rows no worker has claimed, and is refused while one is being
+            # sent, so only an end of the subscription meets a row here.)
             await db.execute(
                 "UPDATE news_deliveries SET state = CASE WHEN state = 'sending' AND ?"
                 " THEN 'publish_pending' ELSE 'sent' END, message_id = ?, sent_at = ?,"

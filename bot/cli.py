@@ -354,7 +354,7 @@ def _discord_refusals(settings: Settings, *, dev_guild: bool) -> Iterator[None]:
 
 
 async def _serve(settings: Settings, store: Store, token: str, bot_type: type) -> None:
-    async with bot_type(settings, store) as client:
+    async with bot_type(settings, store, freeze_startup_heap=True) as client:
         try:
             with _discord_refusals(settings, dev_guild=True):
                 async with _stop_on_signals(client):

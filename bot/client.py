@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import pkgutil
 import time
@@ -20,8 +21,9 @@ import cogs
 from bot.characters.directory import CharacterDirectory
 from bot.core.backups import Backups
 from bot.core.config import Settings
-from bot.core.errors import report_error, user_message
+from bot.core.errors import expired, report_error, user_message
 from bot.core.health_server import HealthServer
+from bot.core.lateness import Lateness, shed_if_late
 from bot.core.leadership import Leadership, LeaseTiming, process_description
 from bot.core.logs import interaction_context
 from bot.core.metrics import BotMetrics
@@ -62,22 +64,30 @@ def point_discord_at(settings: Settings) -> None:
 
 
 def _scrub(value: object) -> object:
-    """Every string in an interaction's data with lone surrogates replaced (U+FFFD). Discord's
-    JSON can carry them ('\\ud83d'); SQLite, UTF-8 and Discord itself refuse them later, as a
-    crash far from the input."""
+    """Every string in an interaction's data with lone surrogates replaced (U+FFFD), in place
+    (nothing is allocated when nothing needs replacing: every interaction passes here).
+    Discord's JSON can carry them ('\\ud83d'); SQLite, UTF-8 and Discord itself refuse them
+    later, as a crash far from the input."""
     if isinstance(value, str):
         return without_lone_surrogates(value)
     if isinstance(value, list):
-        return [_scrub(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items()}
+        for i, item in enumerate(value):
+            if (clean := _scrub(item)) is not item:
+                value[i] = clean
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if (clean := _scrub(item)) is not item:
+                value[key] = clean
     return value
 
 
 class HeartstopperTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        # Runs before discord.py reads the options (and before autocomplete), so every command
-        # sees text it can store and send.
+        # Runs before discord.py reads the options (and before autocomplete): what has waited
+        # too long to be answered in time is left alone, and every command sees text it can
+        # store and send.
+        if shed_if_late(interaction):
+            return False
         if interaction.data is not None:
             # The gateway's JSON object, rewritten key by key whichever kind of interaction.
             data = cast("dict[str, object]", interaction.data)
@@ -118,7 +128,9 @@ class HeartstopperTree(app_commands.CommandTree):
 
     async def on_error(self, interaction: discord.Interaction,
                        error: app_commands.AppCommandError) -> None:
-        interaction.extras["outcome"] = "error" if user_message(error) is None else "refused"
+        interaction.extras["outcome"] = ("expired" if expired(error)
+                                         else "error" if user_message(error) is None
+                                         else "refused")
         await report_error(interaction, error)
 
 
@@ -133,6 +145,7 @@ class HeartstopperBot(commands.Bot):
         run_services: bool = True,
         clock: Callable[[], datetime] | None = None,
         lease_timing: LeaseTiming | None = None,
+        freeze_startup_heap: bool = False,
         **options,
     ) -> None:
         intents = discord.Intents.none()
@@ -174,11 +187,16 @@ class HeartstopperBot(commands.Bot):
         # Automatic backups (cogs/backups.py sets it): .last, .made, .failed for metrics.
         self.backups: Backups | None = None
         self.metrics = metrics
+        # Interactions that waited too long here to be answered in time are left unanswered.
+        self.lateness = Lateness()
         # The news feature's engine, handed in by cogs/news.py when it loads: what a graceful
         # stop drains and what /healthz and /metrics read.
         self.news_engine: NewsEngine | None = None
         self.health_server: HealthServer | None = None
         self.stopping = False  # set by shutdown(): finishing what is in flight
+        # For the serving process only (`run`): see on_ready. Not in tests, which start many
+        # bots in one process, each of which would then never be collected.
+        self._freeze_startup_heap = freeze_startup_heap
 
     async def setup_hook(self) -> None:
         for extension in self._extensions:
@@ -209,6 +227,16 @@ class HeartstopperBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
+        if self._freeze_startup_heap:
+            self._freeze_startup_heap = False
+            # What start-up built (the caches of servers and channels, the character index,
+            # the loaded modules) lives as long as the process: out of the garbage
+            # collector's full passes, which would otherwise walk all of it again and again
+            # while interactions wait (CPython's gc.freeze, for long-lived servers).
+            gc.collect()
+            gc.freeze()
+            log.info("%d start-up objects frozen out of garbage collection",
+                      gc.get_freeze_count())
 
     async def shutdown(self, drain: float = GRACEFUL_DRAIN_SECONDS) -> int:
         """Stop gracefully (SIGTERM, SIGINT): claim no more news deliveries, let the sends in

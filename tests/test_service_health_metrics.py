@@ -183,3 +183,29 @@ def test_json_logs_are_one_object_a_line_with_the_ids(capsys: pytest.CaptureFixt
     assert lines[2]["delivery_id"] == 222 and "ValueError: boom" in lines[2]["exc_info"]
     assert lines[2]["level"] == "ERROR"
     assert isinstance(JsonFormatter().format(logging.makeLogRecord({"msg": "x"})), str)
+
+
+async def test_an_answer_after_the_deadline_is_one_warning_not_a_bug(
+        harness: Harness, http, caplog: pytest.LogCaptureFixture) -> None:
+    """An overloaded bot answers late by the hundred: each is counted as expired and logged on
+    one line, with no traceback and no error reply that Discord would refuse as well."""
+    h, emu = harness, harness.emu
+    before = await scrape(http)
+    emu.interaction_deadline = 0.0  # every callback comes too late
+    with caplog.at_level(logging.WARNING):
+        late = await emu.invoke("about", guild_id=h.guild_id, timeout=2.0)
+        await wait_until(lambda: any("deadline" in r.getMessage() for r in caplog.records),
+                         "the warning")
+    emu.interaction_deadline = 3.0
+    assert not late.answered and late.error_codes == [10062]  # one try, no error reply after
+    assert late.followups == []
+    lines = [r for r in caplog.records if r.name.startswith("bot")]
+    assert [r.levelno for r in lines] == [logging.WARNING]
+    assert lines[0].exc_info is None and str(late.interaction_id) in lines[0].getMessage()
+    after = await scrape(http)
+    labels = dict(command="about", kind="command")
+    assert value(after, "heartstopper_interactions_total", outcome="expired", **labels) == 1
+    assert value(after, "heartstopper_interactions_total", outcome="error", **labels) == \
+        value(before, "heartstopper_interactions_total", outcome="error", **labels)
+    # The next one in time is answered as ever.
+    assert (await emu.invoke("about", guild_id=h.guild_id)).errors == []

@@ -88,8 +88,26 @@ async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
         log.warning("could not deliver an error reply for interaction %s", interaction.id)
 
 
+# Discord's "Unknown interaction": answered after its 3 s deadline (or 15 minutes, for a follow-up).
+UNKNOWN_INTERACTION = 10062
+
+
+def expired(error: Exception) -> bool:
+    """Whether `error` is Discord refusing an answer that came too late: nothing more can be
+    said to that user, and it is no bug of the command's."""
+    original = getattr(error, "original", error)
+    return isinstance(original, discord.NotFound) and original.code == UNKNOWN_INTERACTION
+
+
 async def report_error(interaction: discord.Interaction, error: Exception) -> None:
     """Answer the user for any failure in a command, autocomplete or component."""
+    if expired(error):
+        # One line, no traceback and no error reply (it would be refused too): when the bot
+        # is overloaded, these come by the hundred, and formatting tracebacks for each would
+        # take the time the next interactions need to be answered in time.
+        log.warning("interaction %s (guild %s) was answered after Discord's deadline; the bot "
+                    "is too busy, or was paused", interaction.id, interaction.guild_id)
+        return
     message = user_message(error)
     original = getattr(error, "original", error)
     if isinstance(original, StoreUnavailable):

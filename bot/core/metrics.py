@@ -30,7 +30,9 @@ class BotMetrics:
         r = self.registry
         self.interactions = Counter(
             "heartstopper_interactions", "Slash commands and autocompletes handled, by command "
-            "and outcome (ok, refused: a user-facing refusal or a failed check, error: a bug)",
+            "and outcome (ok, refused: a user-facing refusal or a failed check, error: a bug, "
+            "expired: answered after Discord's deadline, shed: left unanswered, having waited too "
+            "long in this process to be answered in time)",
             ["command", "kind", "outcome"], registry=r)
         self.interaction_seconds = Histogram(
             "heartstopper_interaction_seconds", "Time from the interaction reaching the command "

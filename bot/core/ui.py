@@ -8,6 +8,7 @@ from typing import Any
 import discord
 
 from bot.core.errors import NO_MENTIONS, report_error
+from bot.core.lateness import shed_if_late
 
 
 async def reply(interaction: discord.Interaction, content: str | None = None, *,
@@ -40,7 +41,10 @@ NOT_YOURS = "These buttons belong to whoever ran the command; run it yourself to
 
 async def pressed_by_owner(interaction: discord.Interaction, owner_id: int) -> bool:
     """The one "these buttons belong to whoever ran the command" check, for views and for
-    persistent buttons alike: refuses anyone else, privately."""
+    persistent buttons alike: refuses anyone else, privately. A press that waited here too
+    long to be answered in time is left unanswered (bot/core/lateness.py)."""
+    if shed_if_late(interaction):
+        return False
     if interaction.user.id == owner_id:
         return True
     await reply(interaction, NOT_YOURS)

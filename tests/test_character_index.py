@@ -1,3 +1,5 @@
+import pytest
+
 from bot.canon.models import Character, Person
 from bot.characters.index import CharacterIndex, normalise
 
@@ -85,6 +87,30 @@ def test_short_query_answers_are_kept_until_the_next_rebuild() -> None:
     index.rebuild([make(1, "Charlie Spring"), make(3, "Christian"), make(2, "Tao Xu")])
     assert [m.character.name for m in index.search("c")] == ["Charlie Spring", "Christian"]
     assert [m.character.name for m in index.search("ch")] == ["Charlie Spring", "Christian"]
+
+
+def test_longer_query_answers_are_the_recent_ones_and_never_outlive_a_rebuild() -> None:
+    index = CharacterIndex([make(1, "Charlie Spring"), make(2, "Tao Xu")])
+    first = index.search("charl")
+    assert [m.character.name for m in first] == ["Charlie Spring"]
+    assert index.search("Charl") is first  # the next fan typing it gets the kept answer
+    index.rebuild([make(1, "Charlie Spring"), make(3, "Charles Darwin")])
+    assert [m.character.name for m in index.search("charl")] == ["Charles Darwin",
+                                                                 "Charlie Spring"]
+
+
+def test_longer_query_answers_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.characters.index as index_module
+
+    monkeypatch.setattr(index_module, "LONG_ANSWERS_KEPT", 2)
+    index = CharacterIndex([make(1, "Charlie Spring"), make(2, "Tao Xu")])
+    oldest = index.search("charl")
+    tao = index.search("tao x")
+    assert index.search("charl") is oldest  # used again: now the most recent
+    index.search("spri")  # the third: the least recently used ("tao x") goes
+    assert index.search("charl") is oldest
+    again = index.search("tao x")
+    assert again is not tao and again == tao  # worked out afresh, to the same answer
 
 
 def test_typo_answers_follow_a_rebuild() -> None:

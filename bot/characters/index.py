@@ -38,6 +38,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.canon.models import Character
+from bot.core.cache import RecentlyUsed
 
 MAX_CHOICES = 25
 _NON_WORD = re.compile(r"[^\w\s]+")
@@ -101,6 +102,9 @@ RESOLVE_SCORE = 80.0
 # Queries up to this many characters have their answers kept (see _search).
 SHORT_QUERY = 2
 SHORT_ANSWERS_KEPT = 4096
+# Longer queries: the answers to the most recent ones. Fans type the same names, keystroke by
+# keystroke, so the next fan typing "charl" gets the answer the last one did.
+LONG_ANSWERS_KEPT = 4096
 # The close words of this many typed words are kept (see _Vocabulary.closest).
 CLOSE_WORDS_KEPT = 4096
 RESOLVE_MARGIN = 6.0
@@ -290,6 +294,8 @@ class CharacterIndex:
     def rebuild(self, characters: Iterable[Character]) -> None:
         self._characters = {c.id: c for c in characters}
         self._short_answers: dict[tuple[str, int, bool], list[Match]] = {}
+        self._long_answers: RecentlyUsed[tuple[str, int, bool], list[Match]] = RecentlyUsed(
+            LONG_ANSWERS_KEPT)
         entries: list[_Entry] = []
         for c in self._characters.values():
             entries.append(_Entry(normalise(c.name), c.name, c.id, Kind.NAME))
@@ -367,12 +373,16 @@ class CharacterIndex:
                 or _worth_offering(q, self._search(q, limit, typos=True)))
 
     def _search(self, q: str, limit: int, *, typos: bool) -> list[Match]:
+        key = (q, limit, typos)
         if len(q) > SHORT_QUERY:
-            return self._rank(q, limit, typos=typos)
+            answer = self._long_answers.get(key)
+            if answer is None:
+                answer = self._rank(q, limit, typos=typos)
+                self._long_answers.put(key, answer)
+            return answer
         # A letter or two is what every fan types first, and the slowest to answer (thousands
         # of names share it at 10,000 characters); there are few such queries, so each answer
         # is kept until the next rebuild.
-        key = (q, limit, typos)
         found = self._short_answers.get(key)
         if found is None:
             found = self._rank(q, limit, typos=typos)

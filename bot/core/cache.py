@@ -46,7 +46,7 @@ class SpeakerNames:
         self.by_fold = by_fold
 
 
-class _Recent(Generic[K, V]):
+class RecentlyUsed(Generic[K, V]):
     """The `size` most recently used entries."""
 
     def __init__(self, size: int) -> None:
@@ -73,10 +73,10 @@ class ReadCache:
     def __init__(self, database: Database, *, quote_ids_kept: int = QUOTE_IDS_KEPT) -> None:
         self._db = database
         self._sources: dict[str, Source] | None = None
-        self._quote_ids: _Recent[tuple[int, int | None], tuple[int, ...]] = _Recent(
+        self._quote_ids: RecentlyUsed[tuple[int, int | None], tuple[int, ...]] = RecentlyUsed(
             quote_ids_kept)
         self._canon_speakers: SpeakerNames | None = None
-        self._guild_speakers: _Recent[int, SpeakerNames] = _Recent(GUILD_SPEAKERS_KEPT)
+        self._guild_speakers: RecentlyUsed[int, SpeakerNames] = RecentlyUsed(GUILD_SPEAKERS_KEPT)
         # Bumped by every clear, so a read that started before a change is not stored after it.
         self._epoch = 0
 

@@ -37,6 +37,7 @@ class BotMetrics:
         self.interaction_seconds = Histogram(
             "heartstopper_interaction_seconds", "Time from the interaction reaching the command "
             "tree to its handler returning", ["kind"], buckets=INTERACTION_BUCKETS, registry=r)
+        self._interaction_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
         self.news_deliveries = Gauge(
             "heartstopper_news_deliveries", "News deliveries in the database, by state",
             ["state"], registry=r)
@@ -77,8 +78,16 @@ class BotMetrics:
     # ---- as things happen -------------------------------------------------------------------
 
     def interaction_done(self, command: str, kind: str, outcome: str, seconds: float) -> None:
-        self.interactions.labels(command=command, kind=kind, outcome=outcome).inc()
-        self.interaction_seconds.labels(kind=kind).observe(seconds)
+        # Every interaction passes here: each label set's counter and histogram are looked up
+        # once (prometheus_client's labels() takes a lock and checks its arguments each time).
+        key = (command, kind, outcome)
+        children = self._interaction_children.get(key)
+        if children is None:
+            children = (self.interactions.labels(command=command, kind=kind, outcome=outcome),
+                        self.interaction_seconds.labels(kind=kind))
+            self._interaction_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def feed_fetched(self, result: str) -> None:
         self.feed_fetches.labels(result=result).inc()

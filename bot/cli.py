@@ -40,7 +40,7 @@ from bot.core.config import (
     load_settings,
 )
 from bot.core.database import Database, StoreUnavailable, check_location, is_damage
-from bot.core.leadership import LeaseRepository, shard_count_conflict
+from bot.core.leadership import LeaseRepository, describe_lease, shard_count_conflict
 from bot.core.maintenance import CheckReport, backup_database, check_database
 from bot.core.service_lock import ServingLockError, preparing, serving
 from bot.store import Store, StoreError
@@ -162,10 +162,13 @@ async def cmd_db_seed(settings: Settings) -> None:
 async def cmd_db_stats(settings: Settings) -> None:
     async with await _open_store(settings, create=False) as store:
         stats = await store.stats()
+        lease = await LeaseRepository(store.database).current()
     width = max(len(name) for name, _ in stats.as_rows())
     print(f"database: {settings.database_path}")
     for name, value in stats.as_rows():
         print(f"  {name:<{width}}  {value}")
+    # Which of the processes serving this database runs news delivery, feeds and the rest.
+    print(f"background work: {describe_lease(lease, datetime.now(UTC))}")
 
 
 async def cmd_db_backup(settings: Settings, target: Path) -> None:

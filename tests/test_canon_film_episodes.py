@@ -180,7 +180,7 @@ def test_db_stats_counts_the_new_canon(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["--env-file", str(env), "db", "stats"]) == 0
     out = capsys.readouterr().out
     counts = {line.rsplit(None, 1)[0].strip(): int(line.rsplit(None, 1)[1])
-              for line in out.splitlines()[1:]}
+              for line in out.splitlines() if line.startswith("  ")}
     assert counts["episodes"] == 24
     assert counts["films"] == 1
     assert counts["facts about the film"] == 5

@@ -1,9 +1,13 @@
+import asyncio
 import base64
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.cli import application_id_from_token, main
+from bot.core.database import Database
+from bot.core.leadership import BACKGROUND, LeaseRepository
 
 
 @pytest.fixture
@@ -25,11 +29,29 @@ def test_db_seed_then_stats_prints_counts(env_file: Path,
     capsys.readouterr()
     assert run(env_file, "db", "stats") == 0
     out = capsys.readouterr().out
+    lines = out.splitlines()
     counts = {line.rsplit(None, 1)[0].strip(): int(line.rsplit(None, 1)[1])
-              for line in out.splitlines()[1:]}
+              for line in lines[1:-1]}
     assert counts["characters"] >= 20
     assert counts["quotes with speaker and outlet"] >= 15
     assert counts["news items"] >= 2
+    assert lines[-1] == "background work: no process has run it yet"
+
+
+async def test_db_stats_names_the_process_running_the_background_work(
+        env_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await asyncio.to_thread(run, env_file, "db", "init") == 0
+    database = await Database.open(tmp_path / "bot.db", create=False)
+    try:
+        now = datetime.now(UTC)
+        await LeaseRepository(database).take(BACKGROUND, "h1", "pid 42 on host, shards 0 of 2",
+                                             2, now, now + timedelta(minutes=10))
+    finally:
+        await database.close()
+    capsys.readouterr()
+    assert await asyncio.to_thread(run, env_file, "db", "stats") == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("background work: pid 42 on host, shards 0 of 2 (since ")
 
 
 def test_backup_writes_a_usable_copy(env_file: Path, tmp_path: Path,

@@ -36,9 +36,9 @@ from bot.quotes.models import (
 
 _IN_POOL = "(q.status = 'canon' OR (q.status = 'approved' AND q.guild_id = :guild))"
 # A quote this server took out (a removed member quote, a hidden canon one). A lookup by the
-# table's primary key, but one per quote a walk or search passes: a walk of a character's 4,000
-# quotes took 45% longer with it (benchmarks/quote_queries.py), so it is added only for the
-# servers that took something out (QuotesRepository._pool).
+# table's primary key, but one per quote a walk or search passes, which makes a long walk
+# measurably slower (figures: benchmarks/README.md), so it is added only for the servers that
+# took something out (QuotesRepository._pool).
 _NOT_HIDDEN = ("NOT EXISTS (SELECT 1 FROM quote_hidden h"
                " WHERE h.guild_id = :guild AND h.quote_id = q.id)")
 # The walk's index for each filter: it must deliver quotes in shuffle_key order (so a draw stops

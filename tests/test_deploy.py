@@ -22,6 +22,7 @@ from bot.core.config import parse_settings
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 UNIT = DEPLOY / "heartstopper-bot.service"
+SLICES = DEPLOY / "heartstopper-bot@.service"  # the template: one process per shard slice
 DOCKERFILE = DEPLOY / "Dockerfile"
 COMPOSE = DEPLOY / "compose.yaml"
 SCRIPT = next(iter(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]))
@@ -69,6 +70,46 @@ def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
                           text=True, timeout=60, check=False)
     problems = [line for line in (done.stdout + done.stderr).splitlines()
                 if UNIT.name in line or "Unknown" in line or "Invalid" in line]
+    assert done.returncode == 0 and not problems, done.stdout + done.stderr
+
+
+def _settings_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def test_the_slice_template_is_the_unit_with_only_the_slice_added() -> None:
+    """Hardening, restart and stop rules cannot drift apart between the two units."""
+    unit, slices = _settings_lines(UNIT), _settings_lines(SLICES)
+    added = [line for line in slices if line not in unit]
+    assert [line for line in unit if line not in slices] == ["Description=Heartstopper Discord bot"]
+    assert added == ["Description=Heartstopper Discord bot, shards %i",
+                     "EnvironmentFile=-/etc/heartstopper-bot@%i.env",
+                     "Environment=SHARD_IDS=%i"]
+    # The slice's environment comes after the shared file (read in order, later wins).
+    assert slices.index("EnvironmentFile=-/etc/heartstopper-bot@%i.env") == \
+        slices.index("EnvironmentFile=/etc/heartstopper-bot.env") + 1
+
+
+@pytest.mark.parametrize("instance", ["0-1", "2,3", "0-1,4"])
+def test_an_instance_name_is_a_slice_the_bot_accepts(instance: str) -> None:
+    settings = parse_settings({"SHARD_COUNT": "6", "SHARD_IDS": instance})
+    assert settings.shard_ids and max(settings.shard_ids) < 6
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not installed")
+def test_systemd_analyze_verifies_an_instance_of_the_template(tmp_path: Path) -> None:
+    script = shutil.which(SCRIPT) or str(ROOT / ".venv" / "bin" / SCRIPT)
+    if not Path(script).exists():
+        pytest.skip(f"{SCRIPT} is not installed here")
+    text = SLICES.read_text().replace(f"/opt/heartstopper-bot/bin/{SCRIPT}", script)
+    (tmp_path / SLICES.name).write_text(text)
+    instance = tmp_path / "heartstopper-bot@0-1.service"
+    instance.symlink_to(tmp_path / SLICES.name)
+    done = subprocess.run(["systemd-analyze", "verify", str(instance)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    problems = [line for line in (done.stdout + done.stderr).splitlines()
+                if "heartstopper-bot@" in line or "Unknown" in line or "Invalid" in line]
     assert done.returncode == 0 and not problems, done.stdout + done.stderr
 
 

@@ -234,6 +234,28 @@ async def test_a_hidden_canon_quote_is_gone_here_only_until_unhidden(harness3: H
 # ---- the review queue and the notice channel ----------------------------------------------------
 
 
+async def test_someone_whose_every_quote_is_hidden_here_is_not_offered_here(
+        harness3: Harness) -> None:
+    emu = harness3.emu
+    other = emu.config.guilds[1].id
+
+    async def offered(typed: str, guild_id: int | None = None) -> list[str]:
+        result = await emu.autocomplete("quote random", {"person": typed}, focused="person",
+                                        guild_id=guild_id)
+        return [c["name"] for c in result]
+
+    assert "Euros Lyn" in await offered("euros")
+    card = await emu.invoke("quote random", {"person": "Euros Lyn"})  # his one quote
+    quote_id = footer_id(card)
+    hidden = await emu.invoke("quote hide", {"id": quote_id}, user="moderator")
+    assert hidden.content.startswith(f"Hidden quote #{quote_id}")
+    assert "Euros Lyn" not in await offered("euros")
+    assert "Euros Lyn" in await offered("euros", other)  # hidden in one server only
+    assert "Kit Connor" in await offered("kit")  # others are still offered here
+    await emu.invoke("quote unhide", {"id": quote_id}, user="moderator")
+    assert "Euros Lyn" in await offered("euros")
+
+
 async def test_review_says_how_many_wait_and_the_queue_lists_them_in_pages(
         harness: Harness) -> None:
     emu = harness.emu

@@ -77,6 +77,10 @@ class ReadCache:
             quote_ids_kept)
         self._canon_speakers: SpeakerNames | None = None
         self._guild_speakers: RecentlyUsed[int, SpeakerNames] = RecentlyUsed(GUILD_SPEAKERS_KEPT)
+        # guild id -> people with canon quotes there, for the servers that took canon quotes
+        # out (few): someone whose every canon quote a server hid is not offered there.
+        self._guild_canon_speakers: RecentlyUsed[int, SpeakerNames] = RecentlyUsed(
+            GUILD_SPEAKERS_KEPT)
         # Bumped by every clear, so a read that started before a change is not stored after it.
         self._epoch = 0
 
@@ -89,6 +93,7 @@ class ReadCache:
         self._quote_ids.clear()
         self._canon_speakers = None
         self._guild_speakers.clear()
+        self._guild_canon_speakers.clear()
         self._epoch += 1
 
     async def sources(self) -> dict[str, Source]:
@@ -127,3 +132,10 @@ class ReadCache:
     def keep_guild_speakers(self, guild_id: int, names: SpeakerNames, epoch: int) -> None:
         if epoch == self._epoch:
             self._guild_speakers.put(guild_id, names)
+
+    def guild_canon_speakers(self, guild_id: int) -> SpeakerNames | None:
+        return self._guild_canon_speakers.get(guild_id)
+
+    def keep_guild_canon_speakers(self, guild_id: int, names: SpeakerNames, epoch: int) -> None:
+        if epoch == self._epoch:
+            self._guild_canon_speakers.put(guild_id, names)

@@ -292,7 +292,8 @@ class QuotesRepository:
 
     async def _speaker_names(self, guild_id: int) -> tuple[SpeakerNames, SpeakerNames]:
         """(people with canon quotes, people quoted only in this server's approved
-        submissions), from the read cache: autocomplete asks on every keystroke."""
+        submissions), from the read cache: autocomplete asks on every keystroke. In a server
+        that hid canon quotes, someone all of whose quotes it hid is in neither."""
         epoch = self._cache.epoch
         canon = self._cache.canon_speakers()
         if canon is None:
@@ -320,7 +321,33 @@ class QuotesRepository:
             here = SpeakerNames(r["speaker_name"] for r in rows
                                 if fold(r["speaker_name"]) not in canon.by_fold)
             self._cache.keep_guild_speakers(guild_id, here, epoch)
+        if await self._hides(guild_id):
+            canon = await self._canon_speakers_here(guild_id, canon, epoch)
         return canon, here
+
+    async def _canon_speakers_here(self, guild_id: int, canon: SpeakerNames,
+                                   epoch: int) -> SpeakerNames:
+        """`canon` without the people whose every canon quote this server hid (and who have no
+        approved quote here either): offered, they would only lead to "no quotes here"."""
+        kept = self._cache.guild_canon_speakers(guild_id)
+        if kept is not None:
+            return kept
+        rows = await self._db.fetch_all(
+            "SELECT q.speaker_name AS name, COUNT(*) AS hidden, (SELECT COUNT(*) FROM quotes c"
+            "   WHERE c.status = 'canon' AND c.speaker_name = q.speaker_name COLLATE NOCASE)"
+            "   AS total,"
+            " (SELECT COUNT(*) FROM quotes a WHERE a.status = 'approved' AND a.guild_id = :guild"
+            "   AND a.speaker_name = q.speaker_name COLLATE NOCASE"
+            f"   AND {_NOT_HIDDEN.replace('q.id', 'a.id')}) AS approved_here"
+            " FROM quote_hidden h JOIN quotes q ON q.id = h.quote_id"
+            " WHERE h.guild_id = :guild AND q.status = 'canon'"
+            " GROUP BY q.speaker_name COLLATE NOCASE", {"guild": guild_id})
+        gone = {fold(r["name"]) for r in rows
+                if r["hidden"] >= r["total"] and not r["approved_here"]}
+        kept = (SpeakerNames(n for f, n in canon.by_fold.items() if f not in gone) if gone
+                else canon)
+        self._cache.keep_guild_canon_speakers(guild_id, kept, epoch)
+        return kept
 
     async def person_named(self, name: str) -> Person | None:
         """A person of the seed whose name is `name` (any case), to attribute a submission."""

@@ -57,20 +57,29 @@ def test_the_systemd_unit_keeps_its_promises() -> None:
     assert unit["Install"]["WantedBy"] == "multi-user.target"
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not installed")
-def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
-    # The installed path does not exist on a test machine: point it at this checkout's script.
+def _verify(unit: Path, tmp_path: Path, instance: str | None = None) -> None:
+    """`systemd-analyze verify` of a copy of `unit` (of one instance, for a template) whose
+    ExecStart is this checkout's script: the installed path does not exist on a test machine."""
     script = shutil.which(SCRIPT) or str(ROOT / ".venv" / "bin" / SCRIPT)
     if not Path(script).exists():
         pytest.skip(f"{SCRIPT} is not installed here")
-    text = UNIT.read_text().replace(f"/opt/heartstopper-bot/bin/{SCRIPT}", script)
-    copy = tmp_path / UNIT.name
-    copy.write_text(text)
+    copy = tmp_path / unit.name
+    copy.write_text(unit.read_text().replace(f"/opt/heartstopper-bot/bin/{SCRIPT}", script))
+    if instance is not None:
+        named = tmp_path / unit.name.replace("@", f"@{instance}")
+        named.symlink_to(copy)
+        copy = named
     done = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True,
                           text=True, timeout=60, check=False)
+    stem = unit.name.split("@")[0].removesuffix(".service")
     problems = [line for line in (done.stdout + done.stderr).splitlines()
-                if UNIT.name in line or "Unknown" in line or "Invalid" in line]
+                if stem in line or "Unknown" in line or "Invalid" in line]
     assert done.returncode == 0 and not problems, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not installed")
+def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
+    _verify(UNIT, tmp_path)
 
 
 def _settings_lines(path: Path) -> list[str]:
@@ -99,18 +108,7 @@ def test_an_instance_name_is_a_slice_the_bot_accepts(instance: str) -> None:
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not installed")
 def test_systemd_analyze_verifies_an_instance_of_the_template(tmp_path: Path) -> None:
-    script = shutil.which(SCRIPT) or str(ROOT / ".venv" / "bin" / SCRIPT)
-    if not Path(script).exists():
-        pytest.skip(f"{SCRIPT} is not installed here")
-    text = SLICES.read_text().replace(f"/opt/heartstopper-bot/bin/{SCRIPT}", script)
-    (tmp_path / SLICES.name).write_text(text)
-    instance = tmp_path / "heartstopper-bot@0-1.service"
-    instance.symlink_to(tmp_path / SLICES.name)
-    done = subprocess.run(["systemd-analyze", "verify", str(instance)], capture_output=True,
-                          text=True, timeout=60, check=False)
-    problems = [line for line in (done.stdout + done.stderr).splitlines()
-                if "heartstopper-bot@" in line or "Unknown" in line or "Invalid" in line]
-    assert done.returncode == 0 and not problems, done.stdout + done.stderr
+    _verify(SLICES, tmp_path, instance="0-1")
 
 
 def _instructions() -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -45,12 +46,19 @@ async def hub_deliveries(h: Harness) -> list:
     return await h.store.news.deliveries(subscription_id=sub.id)
 
 
+async def _second_server_channel(h: Harness, how: Callable[..., Awaitable[object]]) -> int:
+    """The second server's #general, where the bot may manage webhooks, subscribed `how`
+    (per channel, or following the hub)."""
+    channel = h.channel_id("general", 1)
+    await grant_webhooks(h, channel)
+    await how(h, channel, 1)
+    return channel
+
+
 async def test_a_switch_to_follow_mode_waits_until_the_hub_has_published_what_was_posted(
         hub: Harness) -> None:  # noqa: F811
     h, emu = hub, hub.emu
-    channel = h.channel_id("general", 1)
-    await grant_webhooks(h, channel)
-    await subscribe(h, channel, 1)
+    channel = await _second_server_channel(h, subscribe)
     engine = engine_of(h)
     for n in range(11):
         await engine.publish(owner_draft(n))
@@ -86,9 +94,7 @@ async def test_a_switch_to_follow_mode_waits_until_the_hub_has_published_what_wa
 async def test_a_send_under_way_refuses_the_switch_and_is_not_cancelled(
         hub: Harness) -> None:  # noqa: F811
     h, emu = hub, hub.emu
-    channel = h.channel_id("general", 1)
-    await grant_webhooks(h, channel)
-    await subscribe(h, channel, 1)
+    channel = await _second_server_channel(h, subscribe)
     engine = engine_of(h)
     await engine.stop()
     # Another process (a shard slice that leads) has claimed the item's sends: they are
@@ -124,9 +130,7 @@ async def test_a_send_under_way_refuses_the_switch_and_is_not_cancelled(
 async def test_back_and_forth_before_the_hub_publishes_loses_nothing(
         hub: Harness) -> None:  # noqa: F811
     h, emu = hub, hub.emu
-    channel = h.channel_id("general", 1)
-    await grant_webhooks(h, channel)
-    await subscribe(h, channel, 1)
+    channel = await _second_server_channel(h, subscribe)
     # The channel's post is held back (the bot lost access: no try can have gone out), and
     # the hub cannot publish yet.
     held = [emu.faults.forbidden(channel),
@@ -211,9 +215,7 @@ async def _state(h: Harness, channel: int, state: str) -> bool:
 async def test_the_hub_never_gives_up_a_publish_that_may_still_work(
         hub: Harness, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
     h, emu = hub, hub.emu
-    channel = h.channel_id("general", 1)
-    await grant_webhooks(h, channel)
-    await follow(h, channel, 1)
+    channel = await _second_server_channel(h, follow)
     engine = engine_of(h)
     limit = engine.timing.publish_max_attempts
     fault = emu.faults.server_error("POST", CROSSPOST, status=503, times=None)
@@ -247,9 +249,7 @@ async def _hub_publish_tried(h: Harness, tries: int) -> bool:
 async def test_a_follow_check_does_not_end_a_channel_switched_back_elsewhere(
         hub: Harness) -> None:  # noqa: F811
     h = hub
-    channel = h.channel_id("general", 1)
-    await grant_webhooks(h, channel)
-    await follow(h, channel, 1)
+    channel = await _second_server_channel(h, follow)
     seen = await h.store.news.subscription(channel)  # read by a follow check in another process
     assert seen is not None and seen.follows
     back = await subscribe(h, channel, 1)  # this process deletes the webhook and switches back

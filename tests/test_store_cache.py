@@ -51,6 +51,30 @@ async def test_a_seed_by_another_process_shows_after_the_next_version_check(
     assert (await seeded_store.canon.sources())[key].title == "Changed elsewhere"
 
 
+async def test_season_cards_are_read_once_and_follow_a_change_by_another_process(
+        seeded_store: Store, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    await seeded_store.canon.content_version()
+    first = await seeded_store.canon.seasons()
+    reads: list[str] = []
+    fetch_all = seeded_store.database.fetch_all
+
+    async def counted(sql: str, params: tuple | dict = ()) -> list:
+        reads.append(sql)
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(seeded_store.database, "fetch_all", counted)
+    assert await seeded_store.canon.seasons() == first
+    assert reads == []  # kept: no trip to the database
+    # `db seed` in another process retitles an episode of season 1 (migration 0018's triggers).
+    async with await Store.open(db_path) as other, other.database.transaction() as db:
+        await db.execute("UPDATE episodes SET title = 'Retitled elsewhere'"
+                         " WHERE season = 1 AND number = 1")
+    await seeded_store.canon.content_version()  # the bot's look, every 30 s
+    [season_1] = [s for s in await seeded_store.canon.seasons() if s.number == 1]
+    assert season_1.episode_list[0].title == "Retitled elsewhere"
+    assert reads  # read again after the change
+
+
 async def test_another_process_drawing_quotes_keeps_the_cache(
         seeded_store: Store, db_path: Path) -> None:
     """Shard slices in two processes commit all the time (each draw marks a quote seen); only a

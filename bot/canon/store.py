@@ -305,6 +305,17 @@ class CanonRepository:
         return ids
 
     async def seasons(self) -> list[Season]:
+        """Every season, with its new cast, episodes and sources: read once and kept until
+        canon changes (a seed here, or another process's, seen through migration 0018's
+        triggers)."""
+        epoch = self._cache.epoch
+        kept = self._cache.seasons()
+        if kept is None:
+            kept = tuple(await self._read_seasons())
+            self._cache.keep_seasons(kept, epoch)
+        return list(kept)
+
+    async def _read_seasons(self) -> list[Season]:
         sources = await self.sources()
         rows = await self._db.fetch_all("SELECT * FROM seasons ORDER BY number")
         # Only the people the seasons name: reading every person (thousands in a grown store)

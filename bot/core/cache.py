@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-from bot.canon.models import Source
+from bot.canon.models import Season, Source
 from bot.core.database import Database
 
 # (character id, guild id) -> quote ids. 4,096 entries of a few ids each is well under 1 MiB.
@@ -81,6 +81,9 @@ class ReadCache:
         # out (few): someone whose every canon quote a server hid is not offered there.
         self._guild_canon_speakers: RecentlyUsed[int, SpeakerNames] = RecentlyUsed(
             GUILD_SPEAKERS_KEPT)
+        # The season cards (`/season`, `/characters`'s season names): a few rows each built
+        # from four tables, and the same for everyone.
+        self._seasons: tuple[Season, ...] | None = None
         # Bumped by every clear, so a read that started before a change is not stored after it.
         self._epoch = 0
 
@@ -94,6 +97,7 @@ class ReadCache:
         self._canon_speakers = None
         self._guild_speakers.clear()
         self._guild_canon_speakers.clear()
+        self._seasons = None
         self._epoch += 1
 
     async def sources(self) -> dict[str, Source]:
@@ -139,3 +143,10 @@ class ReadCache:
     def keep_guild_canon_speakers(self, guild_id: int, names: SpeakerNames, epoch: int) -> None:
         if epoch == self._epoch:
             self._guild_canon_speakers.put(guild_id, names)
+
+    def seasons(self) -> tuple[Season, ...] | None:
+        return self._seasons
+
+    def keep_seasons(self, seasons: tuple[Season, ...], epoch: int) -> None:
+        if epoch == self._epoch:
+            self._seasons = seasons

@@ -9,6 +9,7 @@ import logging
 import pkgutil
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
@@ -81,6 +82,41 @@ def _scrub(value: object) -> object:
     return value
 
 
+# The interaction HeartstopperTree._call is handling, for AutocompleteFailures (the log record
+# discord.py makes does not name it).
+_handling: ContextVar[discord.Interaction | None] = ContextVar("handling", default=None)
+
+
+class AutocompleteFailures(logging.Filter):
+    """discord.py answers an autocomplete itself, and when that fails (our callback raised, or
+    Discord refused the choices) it logs the exception on `discord.app_commands.tree` and
+    carries on, so the tree's error path never hears of it. Here the failure is counted in
+    /metrics as the error path would count it, and a refusal for coming after Discord's
+    deadline becomes one warning line, as report_error makes it for commands, not a
+    traceback per keystroke on an overloaded process."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        interaction = _handling.get()
+        if (record.exc_info is None or interaction is None
+                or interaction.type is not discord.InteractionType.autocomplete):
+            return True
+        error = record.exc_info[1]
+        if isinstance(error, Exception) and expired(error):
+            interaction.extras["outcome"] = "expired"
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(
+                logging.WARNING)
+            record.msg = ("autocomplete for interaction %s (guild %s) was answered after "
+                          "Discord's deadline; the bot is too busy, or was paused")
+            record.args = (interaction.id, interaction.guild_id)
+            record.exc_info, record.exc_text = None, None
+        else:
+            interaction.extras["outcome"] = "error"
+        return True
+
+
+AUTOCOMPLETE_FAILURES = AutocompleteFailures()
+
+
 class HeartstopperTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         # Runs before discord.py reads the options (and before autocomplete): what has waited
@@ -100,6 +136,7 @@ class HeartstopperTree(app_commands.CommandTree):
         # Every slash command and autocomplete passes here: counted and timed for /metrics, and
         # its id is on every log line logged while it runs (LOG_FORMAT=json).
         token = interaction_context.set(interaction.id)
+        handling = _handling.set(interaction)
         started = time.perf_counter()
         outcome = "ok"
         try:
@@ -112,6 +149,7 @@ class HeartstopperTree(app_commands.CommandTree):
             raise
         finally:
             interaction_context.reset(token)
+            _handling.reset(handling)
             outcome = interaction.extras.get("outcome", outcome)
             client = self.client
             metrics = getattr(client, "metrics", None)
@@ -187,6 +225,9 @@ class HeartstopperBot(commands.Bot):
         # Automatic backups (cogs/backups.py sets it): .last, .made, .failed for metrics.
         self.backups: Backups | None = None
         self.metrics = metrics
+        tree_log = logging.getLogger("discord.app_commands.tree")
+        if AUTOCOMPLETE_FAILURES not in tree_log.filters:
+            tree_log.addFilter(AUTOCOMPLETE_FAILURES)
         # Interactions that waited too long here to be answered in time are left unanswered.
         self.lateness = Lateness()
         # The news feature's engine, handed in by cogs/news.py when it loads: what a graceful

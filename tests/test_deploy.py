@@ -100,10 +100,21 @@ def test_the_slice_template_is_the_unit_with_only_the_slice_added() -> None:
         slices.index("EnvironmentFile=/etc/heartstopper-bot.env") + 1
 
 
-@pytest.mark.parametrize("instance", ["0-1", "2,3", "0-1,4"])
+# The characters systemd allows in a unit's name (systemd.unit(5)); %i passes the instance on
+# as written.
+UNIT_NAME_CHARS = re.compile(r"[A-Za-z0-9:_.\\-]+")
+
+
+@pytest.mark.parametrize("instance", ["0-1", "2", "4-5"])
 def test_an_instance_name_is_a_slice_the_bot_accepts(instance: str) -> None:
+    assert UNIT_NAME_CHARS.fullmatch(instance)
     settings = parse_settings({"SHARD_COUNT": "6", "SHARD_IDS": instance})
     assert settings.shard_ids and max(settings.shard_ids) < 6
+
+
+def test_a_slice_with_a_comma_cannot_be_an_instance_name() -> None:
+    assert not UNIT_NAME_CHARS.fullmatch("2,3")
+    assert "one range or one shard" in SLICES.read_text()  # and so the unit says
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not installed")

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.core.config import DEFAULT_SEED_DIR, Settings, configure_logging, parse_settings
 from bot.core.logs import JsonFormatter, delivery_context, interaction_context
+from emulator.errors import NoAnswer
 from tests.conftest import Harness
 from tests.test_news_e2e import engine_of, news_messages, owner_draft, settled, subscribe_directly
 from tests.test_news_e2e import until as wait_until
@@ -209,3 +210,41 @@ async def test_an_answer_after_the_deadline_is_one_warning_not_a_bug(
         value(before, "heartstopper_interactions_total", outcome="error", **labels)
     # The next one in time is answered as ever.
     assert (await emu.invoke("about", guild_id=h.guild_id)).errors == []
+
+
+async def test_autocomplete_failures_are_counted_and_a_late_one_is_one_warning(
+        harness: Harness, http, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """discord.py answers autocomplete itself and only logs its failures: they still reach
+    /metrics, and one refused as too late is a line, not a traceback."""
+    h, emu = harness, harness.emu
+    labels = dict(command="character", kind="autocomplete")
+    emu.interaction_deadline = 0.0
+    with caplog.at_level(logging.WARNING):
+        with pytest.raises(NoAnswer):
+            await emu.autocomplete("character", {"name": "ni"}, focused="name",
+                                   guild_id=h.guild_id, timeout=1.0)
+        await wait_until(lambda: any("deadline" in r.getMessage() for r in caplog.records),
+                         "the warning")
+    emu.interaction_deadline = 3.0
+    late = [r for r in caplog.records if r.name == "discord.app_commands.tree"]
+    assert [r.levelno for r in late] == [logging.WARNING]
+    assert late[0].exc_info is None and "answered after Discord's deadline" in late[0].getMessage()
+    after = await scrape(http)
+    assert value(after, "heartstopper_interactions_total", outcome="expired", **labels) == 1
+
+    # A bug in the suggestions: the traceback stays, and it counts as an error, not as ok.
+    caplog.clear()
+
+    def broken(*args: object, **kwargs: object) -> list:
+        raise RuntimeError("a bug in the suggestions")
+
+    monkeypatch.setattr(h.bot.characters.index, "search", broken)
+    with caplog.at_level(logging.WARNING), pytest.raises(NoAnswer):
+        await emu.autocomplete("character", {"name": "ni"}, focused="name",
+                               guild_id=h.guild_id, timeout=0.5)
+    [bug] = [r for r in caplog.records if r.name == "discord.app_commands.tree"]
+    assert bug.levelno == logging.ERROR and bug.exc_info is not None
+    after = await scrape(http)
+    assert value(after, "heartstopper_interactions_total", outcome="error", **labels) == 1
+    assert value(after, "heartstopper_interactions_total", outcome="ok", **labels) == 0

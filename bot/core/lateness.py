@@ -7,10 +7,12 @@ and the process answers nothing in time until the burst is over. Leaving out wha
 be answered keeps the rest in time.
 
 How long an interaction waited is judged on this process's monotonic clock against its id
-(Discord's creation time, in milliseconds), relative to the least such delay seen in the last
-minute or two: the difference between the two clocks and the network's usual delay cancel out,
-and a step of the machine's wall clock changes nothing. A process that stays behind for minutes
-raises its own floor and so sheds less, never more.
+(Discord's creation time, in milliseconds), relative to a baseline: the least such delay seen,
+which holds the difference between the two clocks and the network's usual delay, so both cancel
+out and a step of the machine's wall clock changes nothing. The baseline follows a lower delay at
+once but rises only slowly (RISE a minute), and not at all through a minute in which something
+was shed: a process that stays behind for an hour must not come to take its own queue for the
+network's delay. After a long idle it may rise by RISE for every minute that passed.
 """
 
 from __future__ import annotations
@@ -24,58 +26,76 @@ import discord
 
 log = logging.getLogger(__name__)
 
-# Waited this much longer than the least delay seen lately: the half second left is too little
-# on a loop this far behind, and an answer Discord will refuse only delays the next ones.
+# Waited this much longer than the baseline: the half second left is too little on a loop this
+# far behind, and an answer Discord will refuse only delays the next ones.
 SHED_AFTER = 2.5
-WINDOW = 60.0  # the floor is the least delay of this window and the one before it
+WINDOW = 60.0
+# How far the baseline may rise a window (the network got slower, or the clocks drifted apart).
+RISE = 0.05
 LOG_EVERY = 10.0  # while shedding: one warning with the count, not one per interaction
 
 
 class Lateness:
     def __init__(self, *, shed_after: float = SHED_AFTER, window: float = WINDOW,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 rise: float = RISE, clock: Callable[[], float] = time.monotonic) -> None:
         self.shed_after = shed_after
         self._window = window
+        self._rise = rise
         self._clock = clock
-        self._floor = math.inf  # least (clock - creation) in this window
-        self._previous = math.inf  # ... and in the one before
+        self._baseline = math.inf  # as of the start of this window
+        self._least = math.inf  # the least (clock - creation) seen in this window
+        self._shed_here = False  # whether this window shed anything
         self._window_ends = clock() + window
         self._logged_at = -math.inf
         self._unlogged = 0
         self.shed = 0  # since start
 
     def waited(self, interaction_id: int) -> float:
-        """Seconds this interaction waited beyond the least delay seen lately (counts it)."""
+        """Seconds this interaction waited beyond the baseline (and counts it)."""
         now = self._clock()
         if now >= self._window_ends:
-            self._previous, self._floor = self._floor, math.inf
-            self._window_ends = now + self._window
+            self._roll(now)
         created = ((interaction_id >> 22) + discord.utils.DISCORD_EPOCH) / 1000
         offset = now - created
-        self._floor = min(self._floor, offset)
-        return offset - min(self._floor, self._previous)
+        self._least = min(self._least, offset)
+        return offset - min(self._baseline, self._least)
+
+    def _roll(self, now: float) -> None:
+        passed = math.floor((now - self._window_ends) / self._window) + 1
+        self._baseline = min(self._least,
+                             self._baseline + (0.0 if self._shed_here else self._rise))
+        # Windows after it with nothing seen (an idle process) let it rise too: there is no
+        # telling how the clocks moved meanwhile.
+        self._baseline += self._rise * (passed - 1)
+        self._least, self._shed_here = math.inf, False
+        self._window_ends += passed * self._window
 
     def too_late(self, interaction_id: int) -> bool:
         """Whether to leave this interaction unanswered: it cannot be answered in time."""
         waited = self.waited(interaction_id)
-        if waited <= self.shed_after:
-            return False
-        self.shed += 1
-        self._unlogged += 1
+        shed = waited > self.shed_after
+        if shed:
+            self.shed += 1
+            self._unlogged += 1
+            self._shed_here = True
         now = self._clock()
-        if now - self._logged_at >= LOG_EVERY:
+        if self._unlogged and now - self._logged_at >= LOG_EVERY:
             log.warning("left %d interactions unanswered: they waited %.1f s or more here, too "
                         "long for Discord's 3 s deadline (this process is overloaded)",
                         self._unlogged, self.shed_after)
             self._logged_at, self._unlogged = now, 0
-        return True
+        return shed
 
 
 def shed_if_late(interaction: discord.Interaction) -> bool:
     """True (and counted) when `interaction` should be left unanswered; for every check that
     runs before a command, autocomplete or button does its work."""
-    lateness = getattr(interaction.client, "lateness", None)
+    client = interaction.client
+    lateness = getattr(client, "lateness", None)
     if not isinstance(lateness, Lateness) or not lateness.too_late(interaction.id):
         return False
     interaction.extras["outcome"] = "shed"
+    metrics = getattr(client, "metrics", None)
+    if metrics is not None:
+        metrics.interaction_shed(interaction.type.name)
     return True

@@ -38,6 +38,10 @@ class BotMetrics:
             "heartstopper_interaction_seconds", "Time from the interaction reaching the command "
             "tree to its handler returning", ["kind"], buckets=INTERACTION_BUCKETS, registry=r)
         self._interaction_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+        self.interactions_shed = Counter(
+            "heartstopper_interactions_shed", "Interactions left unanswered because they waited "
+            "too long in this process to be answered within Discord's 3 s (bot/core/lateness.py),"
+            " by kind (application_command, autocomplete, component)", ["kind"], registry=r)
         self.news_deliveries = Gauge(
             "heartstopper_news_deliveries", "News deliveries in the database, by state",
             ["state"], registry=r)
@@ -88,6 +92,9 @@ class BotMetrics:
             self._interaction_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def interaction_shed(self, kind: str) -> None:
+        self.interactions_shed.labels(kind=kind).inc()
 
     def feed_fetched(self, result: str) -> None:
         self.feed_fetches.labels(result=result).inc()

@@ -22,7 +22,7 @@ import cogs
 from bot.characters.directory import CharacterDirectory
 from bot.core.backups import Backups
 from bot.core.config import Settings
-from bot.core.errors import expired, report_error, user_message
+from bot.core.errors import EXPIRED_LOG, expired, report_error, user_message
 from bot.core.health_server import HealthServer
 from bot.core.lateness import Lateness, shed_if_late
 from bot.core.leadership import Leadership, LeaseTiming, process_description
@@ -105,8 +105,7 @@ class AutocompleteFailures(logging.Filter):
             interaction.extras["outcome"] = "expired"
             record.levelno, record.levelname = logging.WARNING, logging.getLevelName(
                 logging.WARNING)
-            record.msg = ("autocomplete for interaction %s (guild %s) was answered after "
-                          "Discord's deadline; the bot is too busy, or was paused")
+            record.msg = EXPIRED_LOG
             record.args = (interaction.id, interaction.guild_id)
             record.exc_info, record.exc_text = None, None
         else:

@@ -342,8 +342,7 @@ class News(commands.GroupCog, name="News", group_name="news",
         status = await self.bot.store.news.status()
         embed = status_embed(status, rate=self.bot.settings.news_sends_per_second,
                              max_rate=DISCORD_REQUESTS_PER_SECOND, health=self.engine.health(),
-                             now=self.bot.clock(), delivered_elsewhere=await self._leader(),
-                             hub_missed=await self.bot.store.news.hub_missed())
+                             now=self.bot.clock(), delivered_elsewhere=await self._leader())
         embed.add_field(name="Last backup", value=backup_status_line(self.bot.backups),
                         inline=False)
         await reply(interaction, embed=embed)

@@ -90,6 +90,9 @@ async def reply_ephemeral(interaction: discord.Interaction, text: str) -> None:
 
 # Discord's "Unknown interaction": answered after its 3 s deadline (or 15 minutes, for a follow-up).
 UNKNOWN_INTERACTION = 10062
+# The one line logged for such an answer (with the interaction's id and server).
+EXPIRED_LOG = ("interaction %s (guild %s) was answered after Discord's deadline; the bot is "
+               "too busy, or was paused")
 
 
 def expired(error: Exception) -> bool:
@@ -105,8 +108,7 @@ async def report_error(interaction: discord.Interaction, error: Exception) -> No
         # One line, no traceback and no error reply (it would be refused too): when the bot
         # is overloaded, these come by the hundred, and formatting tracebacks for each would
         # take the time the next interactions need to be answered in time.
-        log.warning("interaction %s (guild %s) was answered after Discord's deadline; the bot "
-                    "is too busy, or was paused", interaction.id, interaction.guild_id)
+        log.warning(EXPIRED_LOG, interaction.id, interaction.guild_id)
         return
     message = user_message(error)
     original = getattr(error, "original", error)

@@ -113,6 +113,7 @@ class NewsStatus:
     subscriptions: dict[str, int]  # by state
     oldest_open_at: datetime | None = None  # when the oldest unfinished delivery was queued
     following: int = 0  # active follow-mode subscriptions (Discord delivers to them)
+    hub_missed: int = 0  # items the live hub gave up posting or publishing: no follower got them
 
     @property
     def total_items(self) -> int:

@@ -227,11 +227,9 @@ def subscriptions_embed(subs: Sequence[NewsSubscription],
 
 
 def status_embed(status: NewsStatus, *, rate: float, max_rate: float, health: EngineHealth,
-                 now: datetime, delivered_elsewhere: str | None = None,
-                 hub_missed: int = 0) -> discord.Embed:
+                 now: datetime, delivered_elsewhere: str | None = None) -> discord.Embed:
     """`delivered_elsewhere`: with shard slices, the process that delivers when it is not this
-    one (its engine is idle here by design, not stopped). `hub_missed`: items the hub gave up
-    posting or publishing, which no following channel got."""
+    one (its engine is idle here by design, not stopped)."""
     d, s = status.deliveries, status.subscriptions
     embed = discord.Embed(title="News delivery status", colour=BRAND_COLOUR)
     by_origin = ", ".join(f"{n} {o}" for o, n in sorted(status.items.items())) or "none"
@@ -242,9 +240,10 @@ def status_embed(status: NewsStatus, *, rate: float, max_rate: float, health: En
     if status.oldest_open_at is not None:
         waiting.append("The oldest unfinished delivery has waited "
                        f"{duration((now - status.oldest_open_at).total_seconds())}.")
-    if hub_missed:
-        waiting.append(f"**{plural(hub_missed, 'item')} never reached the channels following "
-                       "the news hub**: the hub's post or publish was rejected (see the log).")
+    if status.hub_missed:
+        waiting.append(f"**{plural(status.hub_missed, 'item')} never reached the channels "
+                       "following the news hub**: the hub's post or publish was rejected (see "
+                       "the log).")
     embed.add_field(name="Deliveries", value="\n".join(waiting), inline=False)
     following = (f"\nFollowing the news hub: {plural(status.following, 'channel')} "
                  "(Discord delivers to them)" if status.following else "")

@@ -457,15 +457,6 @@ class NewsRepository:
             return await self._end(db, "id = ? AND mode = 'follow' AND webhook_id IS ?",
                                    (subscription_id, webhook_id), reason, stamp(now)) > 0
 
-    async def hub_missed(self) -> int:
-        """Items the live hub posted but gave up publishing (or never posted): no follower
-        got them."""
-        value = await self._db.fetch_value(
-            "SELECT COUNT(*) FROM news_deliveries d JOIN news_subscriptions s"
-            " ON s.id = d.subscription_id WHERE s.mode = 'hub' AND s.state IN ('active',"
-            " 'paused') AND (d.state = 'failed' OR (d.state = 'sent' AND d.published_at IS NULL))")
-        return int(value or 0)
-
     async def end_subscription(self, subscription_id: int, reason: str, now: datetime) -> bool:
         async with self._db.transaction() as db:
             return await self._end(db, "id = ?", (subscription_id,), reason, stamp(now)) > 0
@@ -717,8 +708,14 @@ class NewsRepository:
             f"SELECT MIN(created_at) FROM news_deliveries WHERE state IN {_OPEN}")
         following = await self._db.fetch_value(
             "SELECT COUNT(*) FROM news_subscriptions WHERE mode = 'follow' AND state = 'active'")
+        # Items the live hub posted but gave up publishing (or never posted).
+        hub_missed = await self._db.fetch_value(
+            "SELECT COUNT(*) FROM news_deliveries d JOIN news_subscriptions s"
+            " ON s.id = d.subscription_id WHERE s.mode = 'hub' AND s.state IN ('active',"
+            " 'paused') AND (d.state = 'failed' OR (d.state = 'sent' AND d.published_at IS NULL))")
         return NewsStatus(
             following=int(following or 0),
+            hub_missed=int(hub_missed or 0),
             items={r[0]: r[1] for r in items},
             deliveries={s: 0 for s in DELIVERY_STATES} | {r[0]: r[1] for r in deliveries},
             subscriptions={s: 0 for s in ("active", "paused", "ended")}

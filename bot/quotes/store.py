@@ -35,12 +35,19 @@ from bot.quotes.models import (
 )
 
 _IN_POOL = "(q.status = 'canon' OR (q.status = 'approved' AND q.guild_id = :guild))"
-# A quote this server took out (a removed member quote, a hidden canon one). A lookup by the
-# table's primary key, but one per quote a walk or search passes, which makes a long walk
-# measurably slower (figures: benchmarks/README.md), so it is added only for the servers that
-# took something out (QuotesRepository._pool).
-_NOT_HIDDEN = ("NOT EXISTS (SELECT 1 FROM quote_hidden h"
-               " WHERE h.guild_id = :guild AND h.quote_id = q.id)")
+
+
+def _not_hidden(quote: str = "q") -> str:
+    """That the server did not take out the quotes row aliased `quote` (a removed member
+    quote, a hidden canon one)."""
+    return ("NOT EXISTS (SELECT 1 FROM quote_hidden h"
+            f" WHERE h.guild_id = :guild AND h.quote_id = {quote}.id)")
+
+
+# A lookup by the table's primary key, but one per quote a walk or search passes, which makes a
+# long walk measurably slower (figures: benchmarks/README.md), so it is added only for the
+# servers that took something out (QuotesRepository._pool).
+_NOT_HIDDEN = _not_hidden()
 # The walk's index for each filter: it must deliver quotes in shuffle_key order (so a draw stops
 # at the first unseen match) and cover status and guild_id (so no table lookups along the way).
 _WALK_BY_PERSON = "quotes_by_speaker"
@@ -338,7 +345,7 @@ class QuotesRepository:
             "   AS total,"
             " (SELECT COUNT(*) FROM quotes a WHERE a.status = 'approved' AND a.guild_id = :guild"
             "   AND a.speaker_name = q.speaker_name COLLATE NOCASE"
-            f"   AND {_NOT_HIDDEN.replace('q.id', 'a.id')}) AS approved_here"
+            f"   AND {_not_hidden('a')}) AS approved_here"
             " FROM quote_hidden h JOIN quotes q ON q.id = h.quote_id"
             " WHERE h.guild_id = :guild AND q.status = 'canon'"
             " GROUP BY q.speaker_name COLLATE NOCASE", {"guild": guild_id})

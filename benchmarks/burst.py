@@ -578,10 +578,29 @@ def rates_from(first: float, most: float) -> list[float]:
     return out
 
 
+# After the first failure, the search narrows the gap between the last rate that held and the
+# first that did not until it is within this factor (or after REFINE_STEPS steps): doubling
+# alone reports a capacity up to half too low, and two such figures in a ratio even more so.
+REFINE_WITHIN = 1.15
+REFINE_STEPS = 4
+
+
+def next_refinement(steps: list[dict[str, Any]]) -> float | None:
+    """The rate to try next between the last rate that held (below the first failure) and the
+    lowest that failed, or None when the gap is narrow enough or nothing has failed yet."""
+    ceiling = min((s["rate"] for s in steps if not s["holds"]), default=None)
+    if ceiling is None:
+        return None
+    floor = capacity(steps)
+    if floor <= 0 or ceiling <= floor * REFINE_WITHIN:
+        return None
+    return float(round((floor + ceiling) / 2))
+
+
 async def ramp(targets: list[Target], rates: list[float], seconds: float, *,
                refine: bool, echo: Callable[[str], None]) -> None:
     """Step every target up the rates, taking turns at each rate, until a step does not hold;
-    then, with `refine`, one step between its last holding rate and the first that failed."""
+    then, with `refine`, bisect between its last holding rate and the first that failed."""
     active = list(targets)
     for rate in rates:
         for target in list(active):
@@ -595,10 +614,10 @@ async def ramp(targets: list[Target], rates: list[float], seconds: float, *,
     if not refine:
         return
     for target in targets:
-        held = [s["rate"] for s in target.steps if s["holds"]]
-        failed = [s["rate"] for s in target.steps if not s["holds"]]
-        if held and failed and min(failed) > max(held) * 1.3:
-            rate = float(round((max(held) + min(failed)) / 2))
+        for _ in range(REFINE_STEPS):
+            rate = next_refinement(target.steps)
+            if rate is None:
+                break
             result = await step(target, rate, seconds)
             target.steps.append(result)
             echo(_line(target, result))

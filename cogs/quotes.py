@@ -74,11 +74,16 @@ from bot.quotes.submissions import (
 )
 from bot.quotes.upkeep import SearchIndexUpkeep
 from bot.quotes.views import (
+    QUEUE,
     REJECT_REASON,
+    SEARCH,
     AnotherButton,
     AnotherRequest,
-    SearchPager,
+    PageButton,
+    PageRequest,
+    RecentSearches,
     another_view,
+    pager_view,
 )
 
 MAX_SEASON = 20
@@ -96,6 +101,8 @@ SEARCH_PAGE_RATE = (6, 10.0)
 # A custom_id can be forged: ids in it must fit an SQLite integer before they reach a query.
 _MAX_ID = 2**63 - 1
 FOREIGN_BUTTON = "That button is not from this server. Run `/quote random` here for a quote."
+SEARCH_FORGOTTEN = ("That search is too old to turn its pages (or the bot restarted since); "
+                    "run `/quote search` again.")
 
 
 def _guild_id(interaction: discord.Interaction) -> int:
@@ -130,6 +137,7 @@ class Quotes(commands.Cog):
         self.submit_cooldown = submit_cooldown or MemberCooldown(*SUBMIT_RATE)
         self.page_cooldown = page_cooldown or MemberCooldown(*SEARCH_PAGE_RATE)
         self.rotation = QuoteRotation(bot.store.quotes)
+        self.recent_searches = RecentSearches()
         self.daily_poster = DailyQuotePoster(bot, bot.store, self.rotation, bot.clock)
         self.search_upkeep = SearchIndexUpkeep(bot.store.quotes)
         # Character names from memory (the bot's one index, shared with /character): loading
@@ -138,7 +146,7 @@ class Quotes(commands.Cog):
         self.characters = bot.characters
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(AnotherButton)
+        self.bot.add_dynamic_items(AnotherButton, PageButton)
         # Built now, not on a member's first keystroke; fresh whichever cog loaded first.
         await self.characters.keep_fresh(background=self.bot.run_services)
         if self.bot.run_services:  # started in the process that leads (bot/core/leadership.py)
@@ -151,7 +159,7 @@ class Quotes(commands.Cog):
     async def cog_unload(self) -> None:
         if self.bot.run_services:
             await self.characters.release()
-        self.bot.remove_dynamic_items(AnotherButton)
+        self.bot.remove_dynamic_items(AnotherButton, PageButton)
         await self.daily_poster.stop()
         await self.search_upkeep.stop()
 
@@ -516,6 +524,17 @@ class Quotes(commands.Cog):
 
     # ---- search ----------------------------------------------------------------------------
 
+    async def turn_page(self, interaction: discord.Interaction, request: PageRequest) -> None:
+        """Previous or Next under search results or the review queue."""
+        if request.kind == QUEUE:
+            await self.show_queue(interaction, request.page, first=False)
+            return
+        text = (request.query if request.query is not None
+                else self.recent_searches.text(request.query_key or ""))
+        if text is None:
+            raise UserFacingError(SEARCH_FORGOTTEN)
+        await self.show_search(interaction, text, request.page, first=False)
+
     async def show_search(self, interaction: discord.Interaction, text: str, page: int, *,
                           first: bool) -> None:
         guild_id = _guild_id(interaction)
@@ -524,11 +543,9 @@ class Quotes(commands.Cog):
         result = await search_quotes(self.bot.store.quotes, guild_id, text, page=page)
         watched = await self.bot.store.guilds.watched_season(guild_id)
         embed = search_reply_embed(result, watched_season=watched)
-        view: discord.ui.View | None = None
-        if result.page.page_count > 1:
-            view = SearchPager(interaction.user.id, page=result.page.page,
-                               page_count=result.page.page_count,
-                               on_page=lambda i, p: self.show_search(i, text, p, first=False))
+        view = pager_view(SEARCH, interaction.user.id, page=result.page.page,
+                          page_count=result.page.page_count, query=text,
+                          searches=self.recent_searches)
         if first:
             await reply(interaction, embed=embed, view=view or discord.utils.MISSING)
         else:
@@ -545,11 +562,8 @@ class Quotes(commands.Cog):
         page = max(0, min(page, -(-count // QUEUE_PAGE) - 1))
         waiting = await quotes.pending(guild_id, offset=page * QUEUE_PAGE, limit=QUEUE_PAGE)
         embed = queue_embed(waiting, pending_count=count, page=page, per_page=QUEUE_PAGE)
-        view: discord.ui.View | None = None
-        if count > QUEUE_PAGE:
-            view = SearchPager(interaction.user.id, page=page,
-                               page_count=-(-count // QUEUE_PAGE),
-                               on_page=lambda i, p: self.show_queue(i, p, first=False))
+        view = pager_view(QUEUE, interaction.user.id, page=page,
+                          page_count=-(-count // QUEUE_PAGE))
         if first:
             await reply(interaction, embed=embed, view=view or discord.utils.MISSING)
         else:

@@ -7,7 +7,7 @@ never a time or a rate, which depend on the machine. `make bench` runs the real 
 import math
 import random
 
-from benchmarks.burst import Inputs, Layout, Mix, burst_world, capacity, subscribed
+from benchmarks.burst import Inputs, Layout, Mix, burst_world, capacity, next_refinement, subscribed
 from benchmarks.figures import Figure, Section, percentile, ratio_interval
 from benchmarks.machine import describe
 from benchmarks.report import markdown, text_table
@@ -94,6 +94,21 @@ def test_burst_capacity_is_the_highest_rate_that_holds_below_the_first_failure()
     assert capacity(steps) == 75  # 200 held by chance above a failure: not capacity
     assert capacity([{"rate": 25, "holds": False}]) == 0
     assert capacity([{"rate": 25, "holds": True}, {"rate": 50, "holds": True}]) == 50
+
+
+def test_burst_refinement_bisects_until_the_gap_is_narrow() -> None:
+    def steps(*pairs: tuple[float, bool]) -> list[dict[str, object]]:
+        return [{"rate": r, "holds": h} for r, h in pairs]
+
+    assert next_refinement(steps((400, True), (800, True))) is None  # nothing failed yet
+    assert next_refinement(steps((25, False))) is None  # nothing held to refine from
+    assert next_refinement(steps((400, True), (800, False))) == 600
+    assert next_refinement(steps((400, True), (800, False), (600, True))) == 700
+    assert next_refinement(steps((400, True), (800, False), (600, False))) == 500
+    # 700 held, 800 failed: within REFINE_WITHIN, the search is done.
+    assert next_refinement(steps((400, True), (800, False), (600, True), (700, True))) is None
+    # A pass above a failure is noise, not a floor: the gap is 400 to 600.
+    assert next_refinement(steps((400, True), (800, False), (600, False), (700, True))) == 500
 
 
 def test_burst_mix_offers_the_rate_asked_in_open_loop() -> None:

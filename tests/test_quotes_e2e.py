@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
+from bot.core.ui import NOT_YOURS
 from bot.quotes.daily import DailyQuotePoster
+from cogs.quotes import SEARCH_FORGOTTEN
 from emulator.results import InteractionResult, SentMessage
 from tests.conftest import Harness
 
@@ -151,6 +154,37 @@ async def test_search_ranks_highlights_and_pages(harness: Harness) -> None:
     assert second.embed["fields"][0]["name"].startswith("6. ")
     back = await emu.press(second, "Previous")
     assert back.embed["fields"][0]["name"].startswith("1. ")
+
+
+def view_timers() -> list[asyncio.Task[object]]:
+    """The sleeping tasks discord.py gives each view it keeps with a timeout."""
+    return [t for t in asyncio.all_tasks()
+            if "timeout_task_impl" in getattr(t.get_coro(), "__qualname__", "")]
+
+
+async def test_search_pages_keep_nothing_per_reply_and_long_searches_page_too(
+        harness: Harness) -> None:
+    emu = harness.emu
+    # Too long to ride in the buttons' custom_ids: kept in the cog's RecentSearches.
+    long_text = "but " + " ".join(f"-{letter * 20}" for letter in "xyz")
+    pages = await emu.invoke("quote search", {"text": long_text})
+    assert pages.embed["footer"]["text"].startswith("Page 1 of 2")
+    second = await emu.press(pages, "Next")
+    assert second.embed["footer"]["text"].startswith("Page 2 of 2")
+    # The buttons are DynamicItems: discord.py keeps no view, and no 15-minute timer task,
+    # for an ephemeral reply (a busy night would pile up thousands).
+    assert view_timers() == []
+    refused = await emu.press(second, "Previous", user="moderator")
+    assert refused.ephemeral and refused.content == NOT_YOURS
+    emu.clock.advance(3)
+    short = await emu.invoke("quote search", {"text": "but"})
+    await harness.restart()
+    # A short search's text is in its buttons, so its pages turn after a restart; a long one's
+    # was in memory, and the member is asked to search again.
+    turned = await emu.press(short, "Next")
+    assert turned.embed["footer"]["text"].startswith("Page 2 of 2")
+    forgotten = await emu.press(second, "Previous")
+    assert forgotten.ephemeral and forgotten.content == SEARCH_FORGOTTEN
 
 
 async def test_a_query_search_syntax_cannot_read_gets_a_helpful_answer(harness: Harness) -> None:

@@ -21,7 +21,7 @@ from discord.ext import commands
 from bot.characters.index import Kind
 from bot.core.errors import report_error
 from bot.core.formatting import BUTTON_LABEL_LIMIT, truncate
-from bot.core.ui import pressed_by_owner, reply
+from bot.core.ui import dynamic_view, pressed_by_owner, reply
 
 _MAX_ID = 2**63 - 1  # SQLite's largest integer
 BROKEN_BUTTON = "That button doesn't work. Run the command again for a new one."
@@ -147,32 +147,28 @@ class PageButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
 def card_view(character_id: int, quote_count: int) -> discord.ui.View | None:
     if not quote_count:
         return None
-    view = discord.ui.View(timeout=None)
-    view.add_item(ShowQuoteButton(character_id))
-    return view
+    return dynamic_view(ShowQuoteButton(character_id))
 
 
 def did_you_mean_view(owner_id: int, candidates: list[Any]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    buttons = []
     for match in candidates:
         character = match.character
         if match.kind is Kind.MENTION:  # not their name: say why they are offered
             label = f"{character.name} (card mentions {match.matched})"
         else:
             label = character.name + (f" ({character.actor.name})" if character.actor else "")
-        view.add_item(PickCharacterButton(owner_id, character.id, label))
-    return view
+        buttons.append(PickCharacterButton(owner_id, character.id, label))
+    return dynamic_view(*buttons)
 
 
 def pages_view(owner_id: int, season: int | None, page: int, pages: int) -> discord.ui.View | None:
     if pages <= 1:
         return None
-    view = discord.ui.View(timeout=None)
     # The custom_id names the page to go to, so each press is self-contained.
-    view.add_item(PageButton(owner_id, season, max(page - 1, 0), "p", disabled=page == 0))
-    view.add_item(PageButton(owner_id, season, min(page + 1, pages - 1), "n",
-                             disabled=page >= pages - 1))
-    return view
+    return dynamic_view(
+        PageButton(owner_id, season, max(page - 1, 0), "p", disabled=page == 0),
+        PageButton(owner_id, season, min(page + 1, pages - 1), "n", disabled=page >= pages - 1))
 
 
 DYNAMIC_ITEMS = (PickCharacterButton, ShowQuoteButton, PageButton)

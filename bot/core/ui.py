@@ -28,6 +28,18 @@ async def reply(interaction: discord.Interaction, content: str | None = None, *,
                                             ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
 
 
+def dynamic_view(*items: discord.ui.DynamicItem[Any]) -> discord.ui.View:
+    """A view of DynamicItems only, which presses reach through `bot.add_dynamic_items`
+    whatever message they are on. It is finished before it is sent, so discord.py keeps
+    nothing for it: an unfinished view is stored per message, and on an ephemeral reply
+    given a 15-minute timeout with a sleeping task of its own."""
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    view.stop()
+    return view
+
+
 class BaseView(discord.ui.View):
     """A view whose failures reach `report_error` instead of discord.py's default logger."""
 

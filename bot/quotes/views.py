@@ -1,14 +1,18 @@
 """The buttons and the form of /quote. Each hands the press to the cog, so the logic stays in
 one place; failures go through bot/core/errors.py like any command's.
 
-"Another" sits on public messages that live for ever, so it is a DynamicItem that needs no
-memory. The search pager is on ephemeral replies, which Discord's client
-drops anyway; plain views with a timeout are enough there."""
+Every button here is a DynamicItem: what a press needs is in its custom_id, so nothing is kept
+per message and old messages keep working after a restart. That matters under load: a plain
+view on an ephemeral reply is kept by discord.py for 15 minutes with a sleeping task of its own,
+so a busy night of searches would pile up thousands of them for the garbage collector to walk.
+A search text too long for a custom_id is kept in `RecentSearches`, a bounded table: a page
+press on a search that has left it asks for the search again."""
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,7 +21,7 @@ from discord.ext import commands
 
 from bot.core.errors import report_error
 from bot.core.review import ReasonPrompt
-from bot.core.ui import OwnedView, pressed_by_owner
+from bot.core.ui import dynamic_view, pressed_by_owner
 from bot.quotes.submissions import MAX_REASON_LENGTH
 
 
@@ -43,6 +47,17 @@ class QuoteActions(Protocol):
 
     async def another(self, interaction: discord.Interaction, request: AnotherRequest) -> None:
         ...
+
+    async def turn_page(self, interaction: discord.Interaction, request: PageRequest) -> None:
+        ...
+
+
+def _actions(interaction: discord.Interaction) -> QuoteActions:
+    client = interaction.client
+    cog = client.get_cog("Quotes") if isinstance(client, commands.Bot) else None
+    if not isinstance(cog, QuoteActions):
+        raise RuntimeError("the Quotes cog is not loaded")
+    return cog
 
 
 class AnotherButton(discord.ui.DynamicItem[discord.ui.Button],
@@ -71,41 +86,115 @@ class AnotherButton(discord.ui.DynamicItem[discord.ui.Button],
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
-            client = interaction.client
-            cog = client.get_cog("Quotes") if isinstance(client, commands.Bot) else None
-            if not isinstance(cog, QuoteActions):
-                raise RuntimeError("the Quotes cog is not loaded")
-            await cog.another(interaction, self.request)
+            await _actions(interaction).another(interaction, self.request)
         except Exception as error:
             await report_error(interaction, error)
 
 
 def another_view(request: AnotherRequest) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(AnotherButton(request))
-    return view
+    return dynamic_view(AnotherButton(request))
 
 
-class SearchPager(OwnedView):
-    """Previous / next page of a list: search results, the review queue."""
+# What a page button turns: search results, or the review queue.
+SEARCH, QUEUE = "search", "queue"
+_QUERY_IN_ID, _QUERY_KEPT = "=", "#"
+CUSTOM_ID_LIMIT = 100  # Discord's
 
-    def __init__(self, owner_id: int, *, page: int, page_count: int,
-                 on_page: Callable[[discord.Interaction, int], Awaitable[None]]) -> None:
-        super().__init__(owner_id, timeout=900)
-        self.page = page
-        self._on_page = on_page
-        self.previous.disabled = page <= 0
-        self.next.disabled = page >= page_count - 1
 
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction,
-                       button: discord.ui.Button[SearchPager]) -> None:
-        await self._on_page(interaction, self.page - 1)
+class RecentSearches:
+    """Search texts too long to ride in a page button's custom_id, by a short key: the newest
+    `size` are kept, so memory stays bounded however many searches a busy night brings."""
 
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction,
-                   button: discord.ui.Button[SearchPager]) -> None:
-        await self._on_page(interaction, self.page + 1)
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._texts: OrderedDict[str, str] = OrderedDict()
+
+    def key(self, text: str) -> str:
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+        self._texts[key] = text
+        self._texts.move_to_end(key)
+        if len(self._texts) > self._size:
+            self._texts.popitem(last=False)
+        return key
+
+    def text(self, key: str) -> str | None:
+        return self._texts.get(key)
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """A press of Previous or Next: which list, whose, and the page to show."""
+
+    kind: str  # SEARCH or QUEUE
+    owner_id: int
+    page: int
+    direction: str  # "p" or "n": two buttons of one message need two custom_ids
+    query: str | None = None  # the search text, when it fits into the custom_id
+    query_key: str | None = None  # otherwise its key in RecentSearches
+
+    @property
+    def custom_id(self) -> str:
+        base = f"quote:{self.kind}:{self.owner_id}:{self.page}:{self.direction}"
+        if self.query is not None:
+            return f"{base}:{_QUERY_IN_ID}{self.query}"
+        if self.query_key is not None:
+            return f"{base}:{_QUERY_KEPT}{self.query_key}"
+        return base
+
+
+class PageButton(discord.ui.DynamicItem[discord.ui.Button],
+                 template=r"(?s)quote:(?P<kind>search|queue):(?P<owner>\d+):(?P<page>\d+)"
+                          r":(?P<dir>[pn])(?::(?P<ref>[=#])(?P<query>.*))?"):
+    """Previous / Next under search results and the review queue; only whoever asked may
+    press them."""
+
+    def __init__(self, request: PageRequest, *, disabled: bool = False) -> None:
+        super().__init__(discord.ui.Button(
+            label="Previous" if request.direction == "p" else "Next",
+            style=discord.ButtonStyle.secondary, disabled=disabled,
+            custom_id=request.custom_id))
+        self.request = request
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str]) -> PageButton:
+        kept = match["ref"] == _QUERY_KEPT
+        return cls(PageRequest(
+            kind=match["kind"], owner_id=int(match["owner"]), page=int(match["page"]),
+            direction=match["dir"], query=None if kept else match["query"],
+            query_key=match["query"] if kept else None))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await pressed_by_owner(interaction, self.request.owner_id)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await _actions(interaction).turn_page(interaction, self.request)
+        except Exception as error:
+            await report_error(interaction, error)
+
+
+def pager_view(kind: str, owner_id: int, *, page: int, page_count: int,
+               query: str | None = None,
+               searches: RecentSearches | None = None) -> discord.ui.View | None:
+    """Previous / Next for page `page` of `page_count` (None when there is one page). A
+    search's text goes into the custom_id when it fits, otherwise into `searches`."""
+    if page_count <= 1:
+        return None
+    text = key = None
+    if query is not None:
+        longest = PageRequest(kind, owner_id, page_count, "n", query=query).custom_id
+        if len(longest) <= CUSTOM_ID_LIMIT:
+            text = query
+        elif searches is not None:
+            key = searches.key(query)
+        else:
+            raise ValueError("a long search text needs RecentSearches")
+    return dynamic_view(
+        PageButton(PageRequest(kind, owner_id, max(page - 1, 0), "p", text, key),
+                   disabled=page <= 0),
+        PageButton(PageRequest(kind, owner_id, min(page + 1, page_count - 1), "n", text, key),
+                   disabled=page >= page_count - 1))
 
 
 # How a rejection asks for its reason (the card itself is bot/core/review.py, shared with feeds).

@@ -615,10 +615,10 @@ async def ramp(targets: list[Target], rates: list[float], seconds: float, *,
         return
     for target in targets:
         for _ in range(REFINE_STEPS):
-            rate = next_refinement(target.steps)
-            if rate is None:
+            refined = next_refinement(target.steps)
+            if refined is None:
                 break
-            result = await step(target, rate, seconds)
+            result = await step(target, refined, seconds)
             target.steps.append(result)
             echo(_line(target, result))
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import burst, crash, fanout, follow, latency, scale
+from benchmarks import burst, crash, fanout, follow, latency, reads, scale
 from benchmarks.figures import Section
 from benchmarks.machine import describe, one_line
 from benchmarks.report import markdown, text_table
@@ -50,19 +50,21 @@ class Sizes:
     # Follow mode (issue 20): channels following the hub, per run; the first size is also
     # fanned out per channel, for comparison.
     follow_channels: list[int] = field(default_factory=lambda: [2_000, 100_000])
+    reads: int = 5_000  # per kind of read, one after another
 
 
 FULL = Sizes()
 QUICK = Sizes(characters=2_000, quotes=20_000, calls=300, warmup=30, case_budget=30.0,
               fanout_guilds=30, crash_guilds=30, memory_guilds=[200, 1_000], startup_runs=1,
-              burst_guilds=30, burst_step_seconds=6.0, follow_channels=[2_000])
+              burst_guilds=30, burst_step_seconds=6.0, follow_channels=[2_000],
+              reads=1_000)
 # For the suite's own test: every benchmark end to end, as small as it can be.
 TINY = Sizes(characters=60, quotes=300, calls=20, warmup=5, case_budget=20.0, fanout_guilds=2,
              fanout_channels_per_guild=5, probe_paces=False, crash_guilds=2,
              crash_channels_per_guild=6, memory_guilds=[20], memory_channels_per_guild=2,
              startup_runs=1, burst_guilds=2, burst_channels_per_guild=3, burst_fans_per_guild=10,
              burst_first_rate=5.0, burst_max_rate=10.0, burst_step_seconds=1.5,
-             burst_refine=False, follow_channels=[20])
+             burst_refine=False, follow_channels=[20], reads=20)
 
 Benchmark = Callable[[Sizes], Awaitable[Section]]
 
@@ -83,6 +85,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         first_rate=s.burst_first_rate, max_rate=s.burst_max_rate,
         seconds=s.burst_step_seconds, refine=s.burst_refine),
     "follow": lambda s: follow.run(channels=s.follow_channels),
+    "reads": lambda s: reads.run(characters=s.characters, quotes=s.quotes, reads=s.reads),
 }
 
 

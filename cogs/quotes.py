@@ -162,6 +162,7 @@ class Quotes(commands.Cog):
         self.bot.remove_dynamic_items(AnotherButton, PageButton)
         await self.daily_poster.stop()
         await self.search_upkeep.stop()
+        await self.rotation.flush()  # the draws shown just before
 
     # ---- /quote random ------------------------------------------------------------------
 

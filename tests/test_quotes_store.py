@@ -203,8 +203,12 @@ async def test_a_quote_marked_after_the_next_round_opened_stays_in_its_own(
 
 async def test_a_draw_reads_once_before_the_reply(seeded_store: Store) -> None:
     """What a reply waits for: one read for a draw, two when a round ends, one when nothing
-    matches; writes only after the reply (each read is a trip to the database thread)."""
+    matches; writes only after the reply. Reads run on the loop's thread when quick, else on
+    the reader's: both are traced."""
     statements: list[str] = []
+    inline = seeded_store.database.inline
+    assert inline is not None
+    inline.set_trace_callback(statements.append)
     await seeded_store.database.reader.set_trace_callback(statements.append)
     await seeded_store.database.connection.set_trace_callback(statements.append)
     rotation = QuoteRotation(seeded_store.quotes, random.Random(10))
@@ -226,6 +230,43 @@ async def test_a_draw_reads_once_before_the_reply(seeded_store: Store) -> None:
     assert await before_reply(QuoteFilter(person="Kit Connor", season=2)) == ["SELECT"]
     await seeded_store.database.connection.set_trace_callback(None)
     await seeded_store.database.reader.set_trace_callback(None)
+    inline.set_trace_callback(None)
+
+
+async def test_draws_shown_together_are_marked_by_one_statement(seeded_store: Store) -> None:
+    """Each mark used to be a write of its own: a trip to the database thread per draw."""
+    statements: list[str] = []
+    await seeded_store.database.connection.set_trace_callback(statements.append)
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(4))
+
+    async def shown() -> int:
+        async with rotation.draw(GUILD) as draw:
+            assert draw is not None
+            return draw.quote.id
+
+    together = await asyncio.gather(*(shown() for _ in range(6)))
+    await seeded_store.database.connection.set_trace_callback(None)
+    # (SQLite traces a statement again at each row its trigger runs for: count them once.)
+    marks = {s for s in statements if "INTO quote_rotation_seen" in s}
+    assert len(marks) == 1 and len(set(together)) == 6
+    # All six count as shown: the rest of the round is the other quotes, each once.
+    n = await seeded_store.quotes.pool_size(GUILD)
+    rest = await _draw_ids(rotation, n - 6)
+    assert len(set(rest)) == n - 6 and not set(rest) & set(together)
+
+
+async def test_marks_waiting_for_their_batch_are_written_by_flush(seeded_store: Store) -> None:
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(5), mark_window=3600)
+    drawing = asyncio.create_task(rotation.next(GUILD))
+    await asyncio.sleep(0.1)
+    assert not drawing.done()  # its mark waits for the batch's window
+    await rotation.flush()
+    draw = await asyncio.wait_for(drawing, 5)
+    assert draw is not None
+    seen = await seeded_store.database.fetch_value(
+        "SELECT count(*) FROM quote_rotation_seen WHERE guild_id = ? AND quote_id = ?",
+        (GUILD, draw.quote.id))
+    assert seen == 1
 
 
 async def test_rotation_survives_reopening_the_database(seeded_store: Store,

@@ -6,6 +6,7 @@ import pytest
 
 from bot.core.database import (
     BUSY_TIMEOUT_MS,
+    INLINE_READ_STEPS,
     MMAP_BYTES,
     READ_BUSY_TIMEOUT_MS,
     Database,
@@ -50,6 +51,37 @@ async def test_fresh_database_reaches_latest_with_pragmas(db_path: Path) -> None
         assert await pragma(reader, "mmap_size") == MMAP_BYTES
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             await reader.execute("DELETE FROM characters")
+        # The loop thread's own reader neither writes nor ever waits.
+        inline = db.inline
+        assert inline is not None
+        assert [tuple(r) for r in inline.execute("PRAGMA query_only")] == [(1,)]
+        assert [tuple(r) for r in inline.execute("PRAGMA busy_timeout")] == [(0,)]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            inline.execute("DELETE FROM characters")
+
+
+# Counts to n in SQL: about ten VM steps a row, so the step budget decides where it runs.
+_COUNT_TO = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?)"
+             " SELECT count(*) FROM c")
+
+
+async def test_a_quick_read_runs_on_the_loop_and_a_long_one_on_the_readers_thread(
+        store: Store) -> None:
+    db = store.database
+    assert await db.fetch_value(_COUNT_TO, (10,)) == 10
+    assert (db.inline_reads, db.handed_over_reads) == (1, 0)
+    # Far past INLINE_READ_STEPS: stopped on the loop, run again on aiosqlite's thread,
+    # with the same answer.
+    many = INLINE_READ_STEPS * 5
+    assert await db.fetch_value(_COUNT_TO, (many,)) == many
+    assert (db.inline_reads, db.handed_over_reads) == (1, 1)
+    # The budget is per read: the next quick one runs on the loop again.
+    assert await db.fetch_all("SELECT 1 UNION ALL SELECT 2") is not None
+    assert db.inline_reads == 2
+    # A query that is wrong fails with its own error, whichever thread ran it last. (A read
+    # that meets a lock takes the same way as one stopped at the budget: busy_timeout 0 above.)
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        await db.fetch_all("SELECT * FROM no_such_table")
 
 
 @pytest.mark.parametrize("start", range(LATEST))

@@ -45,6 +45,13 @@ READ_BUSY_TIMEOUT_MS = 5000
 # They count in the process's resident memory as file pages, and a disk read error stops the
 # process (SIGBUS) instead of raising an error; its supervisor restarts it either way.
 MMAP_BYTES = 256 * 1024 * 1024
+# A read first runs on the event loop's own thread, on a connection of its own, and is handed to
+# aiosqlite's thread only if it needs more than this many SQLite VM steps (or meets a lock). A
+# trip to that thread costs far more CPU than a lookup by key (two thread wake-ups and the GIL
+# passed both ways; figures in benchmarks/README.md), and most reads are such lookups; the step
+# budget keeps any read from holding the loop for long, whatever its plan.
+INLINE_READ_STEPS = 20_000
+_STEPS_PER_CHECK = 1_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -130,6 +137,12 @@ class Database:
         self.connection = connection  # the writer (and migrations)
         self.reader = reader or connection
         self.path = path
+        # The loop thread's own read connection (see INLINE_READ_STEPS); None until open()
+        # has migrated the file.
+        self.inline: sqlite3.Connection | None = None
+        self.inline_read_steps = INLINE_READ_STEPS  # tests lower it
+        self._checks_left = 0
+        self.inline_reads = self.handed_over_reads = 0  # since start, for the benchmarks
         self._write_lock = asyncio.Lock()
         self.write_fault: WriteFault | None = None
         self.last_write_error: WriteFailure | None = None
@@ -174,6 +187,7 @@ class Database:
             await reader.execute(f"PRAGMA busy_timeout = {READ_BUSY_TIMEOUT_MS}")
             await reader.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             database.reader = reader
+            database._open_inline()
         except BaseException as exc:
             if reader is not None:
                 await reader.close()
@@ -206,7 +220,47 @@ class Database:
         latest = migrations[-1].version if migrations else 0
         return await self.user_version(), latest if target is None else min(target, latest)
 
+    def _open_inline(self) -> None:
+        inline = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            inline.row_factory = aiosqlite.Row
+            inline.execute("PRAGMA query_only = ON")
+            # Never wait on the loop: a read that meets a lock goes to the reader's thread,
+            # which waits (READ_BUSY_TIMEOUT_MS).
+            inline.execute("PRAGMA busy_timeout = 0")
+            inline.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            inline.set_progress_handler(self._inline_progress, _STEPS_PER_CHECK)
+        except BaseException:
+            inline.close()
+            raise
+        self.inline = inline
+
+    def _inline_progress(self) -> int:
+        self._checks_left -= 1
+        return self._checks_left < 0  # non-zero interrupts the statement
+
+    def read_on_loop(self, sql: str, params: tuple | dict) -> list[aiosqlite.Row] | None:
+        """The rows of a read run here on the loop's thread, or None when it was stopped at
+        INLINE_READ_STEPS or met a lock (nothing was changed: the connection only reads), for
+        the caller to run it on the reader's thread instead."""
+        inline = self.inline
+        if inline is None:
+            return None
+        self._checks_left = self.inline_read_steps // _STEPS_PER_CHECK
+        try:
+            rows = inline.execute(sql, params).fetchall()
+        except sqlite3.OperationalError:
+            # Interrupted, busy or locked; anything else wrong with the query fails again,
+            # with its own error, on the reader's thread.
+            self.handed_over_reads += 1
+            return None
+        self.inline_reads += 1
+        return rows
+
     async def close(self) -> None:
+        if self.inline is not None:
+            self.inline.close()
+            self.inline = None
         if self.reader is not self.connection:
             await self.reader.close()
         await self.connection.close()
@@ -324,14 +378,18 @@ class Database:
 
         await asyncio.shield(rollback())
 
-    # Each helper is one trip to aiosqlite's thread (execute, fetch and close as one call): on a
-    # busy event loop each trip waits its turn, and a cursor used by hand takes three.
+    # Each helper runs its read on the loop's thread within INLINE_READ_STEPS, or else as one
+    # trip to aiosqlite's thread (execute, fetch and close as one call): on a busy event loop
+    # each trip waits its turn, and a cursor used by hand takes three.
     async def fetch_all(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
-        return list(await self.reader.execute_fetchall(sql, params))
+        rows = self.read_on_loop(sql, params)
+        if rows is None:
+            rows = list(await self.reader.execute_fetchall(sql, params))
+        return rows
 
     async def fetch_one(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
         """The first row of a query that returns at most a few rows (all are read)."""
-        rows = await self.reader.execute_fetchall(sql, params)
+        rows = await self.fetch_all(sql, params)
         return next(iter(rows), None)
 
     async def fetch_value(self, sql: str, params: tuple | dict = ()) -> Any:

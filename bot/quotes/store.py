@@ -13,7 +13,7 @@ import heapq
 import json
 import sqlite3
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime
 
 import aiosqlite
@@ -95,6 +95,8 @@ DUPLICATE_BUDGET = 0.1
 # steps in between, so a costly search is checked every few milliseconds.
 BUDGET_CHECK_STEPS = 1000
 
+# Quote draws counted as shown by one statement (4 parameters each, far below SQLite's limit).
+MARKS_PER_STATEMENT = 500
 _QUOTE_FIELDS = (
     "q.id, q.seed_key, q.text, q.speaker_id, q.speaker_name, q.outlet, q.said_on,"
     " q.season, q.episode, q.context, q.status, q.guild_id, q.submitted_by, q.source_keys,"
@@ -189,7 +191,7 @@ class QuotesRepository:
 
     async def _fetch_within_budget(self, sql: str, params: tuple | dict,
                                    seconds: float) -> list[aiosqlite.Row]:
-        """`fetch_all` on the reader, stopped after `seconds` (SearchTooCostly).
+        """`fetch_all`, stopped after `seconds` on the reader's thread (SearchTooCostly).
 
         The budget is a progress handler, which SQLite keeps per connection: set on the reader,
         it would apply to every read the bot makes meanwhile. So it is set, the query run and
@@ -198,6 +200,11 @@ class QuotesRepository:
         three tasks of `gather` start in the order they are made, one after another, and each
         queues its job at once.) Once queued a job runs even if this task is cancelled, so the
         handler always comes off."""
+        # Most searches are done within the loop's own step budget; only the others take the
+        # three trips to the reader's thread below.
+        quick = self._db.read_on_loop(sql, params)
+        if quick is not None:
+            return quick
         reader = self._db.reader
         budget = _Budget(seconds)
         armed, rows, disarmed = await asyncio.gather(
@@ -448,6 +455,27 @@ class QuotesRepository:
                     "DELETE FROM quote_rotation_seen WHERE guild_id = ? AND filter_key = ?",
                     (guild_id, flt.key))
             await db.execute(insert, values)
+
+    async def mark_shown_together(
+            self, marks: Sequence[tuple[int, QuoteFilter, QuoteDraw]]) -> None:
+        """Count several draws as shown with one statement per MARKS_PER_STATEMENT (each as
+        `mark_shown` would, and just as atomic): for draws that did not open a new cycle."""
+        if any(draw.new_cycle for _, _, draw in marks):
+            raise ValueError("a draw that opens a cycle turns it first: use mark_shown")
+        for start in range(0, len(marks), MARKS_PER_STATEMENT):
+            chunk = marks[start:start + MARKS_PER_STATEMENT]
+            params: list[object] = []
+            for guild_id, flt, draw in chunk:
+                params += (guild_id, flt.key, draw.quote.id, draw.cycle)
+            rows = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
+            # In the order given: the trigger of migration 0009 records the last as shown last.
+            await self._db.write_one(
+                f"WITH marks(guild, key, quote, cycle) AS (VALUES {rows})"
+                " INSERT OR IGNORE INTO quote_rotation_seen (guild_id, filter_key, quote_id)"
+                " SELECT guild, key, quote FROM marks m WHERE NOT EXISTS (SELECT 1"
+                "   FROM quote_rotations r WHERE r.guild_id = m.guild"
+                "   AND r.filter_key = m.key AND r.cycle > m.cycle)",
+                tuple(params))
 
     @staticmethod
     def _walk_sql(guild_id: int, flt: QuoteFilter, start_key: int, pool: str, *, unseen: bool,

@@ -16,12 +16,11 @@ import re
 from typing import Any, Protocol, runtime_checkable
 
 import discord
-from discord.ext import commands
 
 from bot.characters.index import Kind
 from bot.core.errors import report_error
 from bot.core.formatting import BUTTON_LABEL_LIMIT, truncate
-from bot.core.ui import dynamic_view, pressed_by_owner, reply
+from bot.core.ui import dynamic_view, feature_cog, pressed_by_owner, reply
 
 _MAX_ID = 2**63 - 1  # SQLite's largest integer
 BROKEN_BUTTON = "That button doesn't work. Run the command again for a new one."
@@ -41,11 +40,8 @@ class CharacterActions(Protocol):
 
 
 def _actions(interaction: discord.Interaction) -> CharacterActions:
-    client = interaction.client
-    cog = client.get_cog("Characters") if isinstance(client, commands.Bot) else None
-    if not isinstance(cog, CharacterActions):
-        raise RuntimeError("the Characters cog is not loaded")
-    return cog
+    # mypy wants a concrete class for type[...]; a runtime-checkable Protocol works here.
+    return feature_cog(interaction, "Characters", CharacterActions)  # type: ignore[type-abstract]
 
 
 class _Guarded:

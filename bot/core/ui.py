@@ -3,9 +3,10 @@ buttons use the same error path as commands (and may belong to whoever ran the c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
+from discord.ext import commands
 
 from bot.core.errors import NO_MENTIONS, report_error
 from bot.core.lateness import shed_if_late
@@ -26,6 +27,19 @@ async def reply(interaction: discord.Interaction, content: str | None = None, *,
         return
     await interaction.response.send_message(content, embed=embed, embeds=embeds, view=view,
                                             ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+
+
+Actions = TypeVar("Actions")
+
+
+def feature_cog(interaction: discord.Interaction, name: str, actions: type[Actions]) -> Actions:
+    """The loaded cog `name`, as the `actions` protocol (runtime-checkable) its buttons call:
+    bot/ imports nothing from cogs/."""
+    client = interaction.client
+    cog = client.get_cog(name) if isinstance(client, commands.Bot) else None
+    if not isinstance(cog, actions):
+        raise RuntimeError(f"the {name} cog is not loaded")
+    return cog
 
 
 def dynamic_view(*items: discord.ui.DynamicItem[Any]) -> discord.ui.View:

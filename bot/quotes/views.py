@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import discord
-from discord.ext import commands
 
 from bot.core.errors import report_error
 from bot.core.review import ReasonPrompt
-from bot.core.ui import dynamic_view, pressed_by_owner
+from bot.core.ui import dynamic_view, feature_cog, pressed_by_owner
 from bot.quotes.submissions import MAX_REASON_LENGTH
 
 
@@ -53,11 +52,8 @@ class QuoteActions(Protocol):
 
 
 def _actions(interaction: discord.Interaction) -> QuoteActions:
-    client = interaction.client
-    cog = client.get_cog("Quotes") if isinstance(client, commands.Bot) else None
-    if not isinstance(cog, QuoteActions):
-        raise RuntimeError("the Quotes cog is not loaded")
-    return cog
+    # mypy wants a concrete class for type[...]; a runtime-checkable Protocol works here.
+    return feature_cog(interaction, "Quotes", QuoteActions)  # type: ignore[type-abstract]
 
 
 class AnotherButton(discord.ui.DynamicItem[discord.ui.Button],

@@ -28,6 +28,7 @@ from bot.characters.render import (
     spoiler_setting_text,
 )
 from bot.client import HeartstopperBot
+from bot.core.cache import RecentlyUsed
 from bot.core.errors import NO_MENTIONS, UserFacingError
 from bot.core.formatting import CHOICE_NAME_LIMIT, truncate
 from bot.core.ui import reply
@@ -36,6 +37,8 @@ from bot.quotes.render import quote_embed
 log = logging.getLogger(__name__)
 
 # How far a server has watched, in watching order: the film is the part after the last season.
+# Autocomplete answers kept, by the text typed (see character_autocomplete).
+CHOICE_LISTS_KEPT = 4096
 SPOILER_CHOICES = [
     app_commands.Choice(name="None yet", value=0),
     *(app_commands.Choice(name=part_title(part), value=part) for part in range(1, FILM_PART + 1)),
@@ -47,6 +50,9 @@ class Characters(commands.Cog):
         self.bot = bot
         self.store = bot.store
         self.directory = bot.characters
+        self._choices: RecentlyUsed[str, list[app_commands.Choice[str]]] = RecentlyUsed(
+            CHOICE_LISTS_KEPT)
+        self._choices_generation = -1
 
     async def cog_load(self) -> None:
         await self.directory.keep_fresh(background=self.bot.run_services)
@@ -94,14 +100,24 @@ class Characters(commands.Cog):
     @character.autocomplete("name")
     async def character_autocomplete(self, interaction: discord.Interaction, current: str
                                      ) -> list[app_commands.Choice[str]]:
+        # Fans type the same first letters of the same names: the choices made for a text are
+        # kept until the index is rebuilt (discord.py only reads them).
+        index = self.directory.index
+        if self._choices_generation != index.generation:
+            self._choices = RecentlyUsed(CHOICE_LISTS_KEPT)
+            self._choices_generation = index.generation
+        kept = self._choices.get(current)
+        if kept is not None:
+            return kept
         choices = []
-        for match in self.directory.index.search(current, MAX_CHOICES):
+        for match in index.search(current, MAX_CHOICES):
             character = match.character
             label = character.name
             if character.actor:
                 label += f" ({character.actor.name})"
             choices.append(app_commands.Choice(name=truncate(label, CHOICE_NAME_LIMIT),
                                                value=character.name[:100]))
+        self._choices.put(current, choices)
         return choices
 
     async def show_character(self, interaction: discord.Interaction, character_id: int) -> None:

@@ -1,5 +1,7 @@
 """/character, /characters, /season and /spoilers through the real client and the emulator."""
 
+from dataclasses import replace
+
 import pytest
 
 from emulator import InvocationError
@@ -83,6 +85,22 @@ async def test_autocomplete_first_choice(harness: Harness, typed: str, first: st
 async def test_autocomplete_never_over_25(harness: Harness) -> None:
     assert len(await harness.emu.autocomplete("character", {"name": ""}, focused="name")) == 25
     assert len(await harness.emu.autocomplete("character", {"name": "e"}, focused="name")) <= 25
+
+
+async def test_autocomplete_answers_are_kept_until_the_index_is_rebuilt(
+        harness: Harness) -> None:
+    async def typed(text: str) -> list[str]:
+        choices = await harness.emu.autocomplete("character", {"name": text}, focused="name")
+        return [c["value"] for c in choices]
+
+    first = await typed("Ni")
+    assert first and await typed("Ni") == first  # the second from what was kept
+    index = harness.bot.characters.index
+    before = index.generation
+    index.rebuild([*index.characters, replace(index.characters[0], id=10**9, name="Nika Test",
+                                              aliases=())])
+    assert index.generation == before + 1
+    assert "Nika Test" in await typed("Ni")
 
 
 async def test_character_list_pages_only_for_the_asker(harness: Harness) -> None:

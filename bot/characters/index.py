@@ -289,9 +289,12 @@ class CharacterIndex:
         self._word_texts: dict[str, list[int]] = {}
         self._vocabulary = _Vocabulary([])  # the words of _word_texts
         self._mentions: dict[str, list[tuple[int, str]]] = {}
+        # Bumped by each rebuild: what callers keep of the answers is keyed by it.
+        self.generation = 0
         self.rebuild(characters)
 
     def rebuild(self, characters: Iterable[Character]) -> None:
+        self.generation += 1
         self._characters = {c.id: c for c in characters}
         self._short_answers: dict[tuple[str, int, bool], list[Match]] = {}
         self._long_answers: RecentlyUsed[tuple[str, int, bool], list[Match]] = RecentlyUsed(

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import discord
 
+from bot.core.cache import RecentlyUsed
 from bot.core.errors import report_error
 from bot.core.review import ReasonPrompt
 from bot.core.ui import dynamic_view, feature_cog, pressed_by_owner
@@ -102,15 +102,11 @@ class RecentSearches:
     `size` are kept, so memory stays bounded however many searches a busy night brings."""
 
     def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._texts: RecentlyUsed[str, str] = RecentlyUsed(size)
 
     def key(self, text: str) -> str:
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
-        self._texts[key] = text
-        self._texts.move_to_end(key)
-        if len(self._texts) > self._size:
-            self._texts.popitem(last=False)
+        self._texts.put(key, text)
         return key
 
     def text(self, key: str) -> str | None:

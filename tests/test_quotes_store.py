@@ -269,6 +269,18 @@ async def test_marks_waiting_for_their_batch_are_written_by_flush(seeded_store: 
     assert seen == 1
 
 
+async def test_a_cancelled_batch_of_marks_lets_its_draws_go(seeded_store: Store) -> None:
+    """Cancelled while it waits (a shutdown cut short): its draws end, none waits for good."""
+    rotation = QuoteRotation(seeded_store.quotes, random.Random(6), mark_window=3600)
+    drawing = asyncio.create_task(rotation.next(GUILD))
+    await asyncio.sleep(0.1)
+    [batch] = [t for t in asyncio.all_tasks() if t.get_name() == "quote marks"]
+    batch.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(drawing, 5)
+    await rotation.flush()  # nothing left waiting
+
+
 async def test_rotation_survives_reopening_the_database(seeded_store: Store,
                                                         db_path: Path) -> None:
     n = await seeded_store.quotes.pool_size(GUILD)

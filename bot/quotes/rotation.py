@@ -53,22 +53,27 @@ class ShownMarks:
         await asyncio.shield(done)
 
     async def flush(self) -> None:
-        """Write the waiting marks now (when the cog unloads)."""
-        self._now.set()
-        if self._tasks:
+        """Write the waiting marks now (when the cog unloads), including any that arrive
+        meanwhile."""
+        while self._tasks:
+            self._now.set()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._now.clear()
 
     async def _write_soon(self) -> None:
+        batch: list[tuple[int, QuoteFilter, QuoteDraw, asyncio.Future[None]]] = []
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._now.wait(), self._window)
-        finally:
-            # Marks from now on go to the next batch.
-            batch, self._waiting, self._gathering = self._waiting, [], None
-            self._now.clear()
-        try:
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._now.wait(), self._window)
+            finally:
+                # Marks from now on go to the next batch.
+                batch, self._waiting, self._gathering = self._waiting, [], None
+                self._now.clear()
             await self._quotes.mark_shown_together([(g, f, d) for g, f, d, _ in batch])
         except BaseException as exc:
+            # Every member of the batch hears how it ended, even when this task was cancelled
+            # (a member left waiting would keep its quote "being shown" for good).
             for *_, done in batch:
                 if done.done():
                     continue

@@ -135,7 +135,7 @@ class PageRequest:
 
 
 class PageButton(discord.ui.DynamicItem[discord.ui.Button],
-                 template=r"(?s)quote:(?P<kind>search|queue):(?P<owner>\d+):(?P<page>\d+)"
+                 template=r"(?s)quote:(?P<kind>search|queue):(?P<owner>\d+):(?P<page>\d{1,6})"
                           r":(?P<dir>[pn])(?::(?P<ref>[=#])(?P<query>.*))?"):
     """Previous / Next under search results and the review queue; only whoever asked may
     press them."""
@@ -176,7 +176,8 @@ def pager_view(kind: str, owner_id: int, *, page: int, page_count: int,
     text = key = None
     if query is not None:
         longest = PageRequest(kind, owner_id, page_count, "n", query=query).custom_id
-        if len(longest) <= CUSTOM_ID_LIMIT:
+        # Counted as UTF-16 units, the most any way of counting the limit could make of it.
+        if len(longest.encode("utf-16-le")) // 2 <= CUSTOM_ID_LIMIT:
             text = query
         elif searches is not None:
             key = searches.key(query)

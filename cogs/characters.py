@@ -36,9 +36,9 @@ from bot.quotes.render import quote_embed
 
 log = logging.getLogger(__name__)
 
-# How far a server has watched, in watching order: the film is the part after the last season.
 # Autocomplete answers kept, by the text typed (see character_autocomplete).
 CHOICE_LISTS_KEPT = 4096
+# How far a server has watched, in watching order: the film is the part after the last season.
 SPOILER_CHOICES = [
     app_commands.Choice(name="None yet", value=0),
     *(app_commands.Choice(name=part_title(part), value=part) for part in range(1, FILM_PART + 1)),
@@ -104,7 +104,7 @@ class Characters(commands.Cog):
         # kept until the index is rebuilt (discord.py only reads them).
         index = self.directory.index
         if self._choices_generation != index.generation:
-            self._choices = RecentlyUsed(CHOICE_LISTS_KEPT)
+            self._choices.clear()
             self._choices_generation = index.generation
         kept = self._choices.get(current)
         if kept is not None:

@@ -142,7 +142,7 @@ class Database:
         self.inline: sqlite3.Connection | None = None
         self.inline_read_steps = INLINE_READ_STEPS  # tests lower it
         self._checks_left = 0
-        self.inline_reads = self.handed_over_reads = 0  # since start, for the benchmarks
+        self.inline_reads = self.handed_over_reads = 0  # since start (tests read them)
         self._write_lock = asyncio.Lock()
         self.write_fault: WriteFault | None = None
         self.last_write_error: WriteFailure | None = None

@@ -6,7 +6,8 @@ Run by the burst benchmark as a child process, pointed at the emulator by the sa
 DISCORD_API_BASE / DISCORD_GATEWAY_URL / DISCORD_TOKEN variables the bot reads (and SHARD_IDS /
 SHARD_COUNT when given); it logs "ready as ..." on stderr like the bot does. What it costs to
 serve an interaction is then discord.py's and the machine's share alone, which the bot's
-capacity is compared with.
+capacity is compared with. It runs on the same event loop as the bot (EVENT_LOOP, uvloop where
+installed) and parses JSON with the same library, so the comparison is of the work alone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import discord
 import discord.gateway
 import discord.http
 import yarl
+
+from bot.core.runtime import run
 
 FIXED_TEXT = "ok"
 BUTTON_ID = "noop:again"
@@ -62,7 +65,11 @@ def main() -> None:
         elif interaction.type is discord.InteractionType.component:
             await interaction.response.edit_message(content=FIXED_TEXT, view=view)
 
-    client.run(os.environ["DISCORD_TOKEN"], log_handler=None)
+    async def serve() -> None:
+        async with client:
+            await client.start(os.environ["DISCORD_TOKEN"])
+
+    run(serve(), event_loop=os.environ.get("EVENT_LOOP", "auto").lower())
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from bot.core.config import (
 from bot.core.database import Database, StoreUnavailable, check_location, is_damage
 from bot.core.leadership import LeaseRepository, describe_lease, shard_count_conflict
 from bot.core.maintenance import CheckReport, backup_database, check_database
+from bot.core.runtime import loop_name, run
 from bot.core.service_lock import ServingLockError, preparing, serving
 from bot.store import Store, StoreError
 
@@ -286,6 +287,9 @@ async def cmd_run(settings: Settings) -> None:
 
     token = _require_token(settings)
     point_discord_at(settings)
+    # Said once, so a figure or a report can be matched with the runtime it came from.
+    log.info("event loop: %s; discord.py's JSON: %s", loop_name(asyncio.get_running_loop()),
+             "orjson" if discord.utils.HAS_ORJSON else "json (orjson is not installed)")
     _allow_default_folder(settings)
     check_location(settings.database_path, create=True)
     seed = first_start_seed(settings)
@@ -471,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = None
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            code = asyncio.run(dispatch(args, settings))
+            code = run(dispatch(args, settings), event_loop=settings.event_loop)
     except SeedError as exc:
         if len(exc.problems) == 1:
             # A problem that is a full sentence already says what to do (save as UTF-8, point

@@ -24,6 +24,7 @@ from benchmarks.deliveries import (
 )
 from benchmarks.processes import READY_MARK, ChildBot, child_env, heartstopper_argv
 from benchmarks.workspace import many_guilds
+from bot.core.runtime import loop_factory
 from bot.store import Store
 from emulator.testing import running_emulator
 
@@ -76,6 +77,10 @@ async def test_a_signal_mid_fan_out_hands_back_the_rest_and_a_restart_sends_each
             [line] = [e for e in entries if HANDED_BACK.search(str(e["message"]))]
             handed_back = int(HANDED_BACK.search(str(line["message"])).group(1))  # type: ignore[union-attr]
             assert line["logger"] == "bot.news.engine" and line["level"] == "INFO"
+            # The child ran on the loop EVENT_LOOP=auto picks: the signals above reached it.
+            expected_loop = "asyncio" if loop_factory("auto") is None else "uvloop"
+            assert any(str(e["message"]).startswith(f"event loop: {expected_loop};")
+                       for e in entries)
             sent_at_stop = emu.stats.messages_created
             assert sent_at_stop < len(channels)  # it did stop in the middle
 

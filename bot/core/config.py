@@ -18,6 +18,8 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
+from bot.core.runtime import EVENT_LOOPS, EventLoopUnavailable, loop_factory
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Relative, so resolved against the current directory, like `.env`: where the operator runs the
 # bot (the project folder for `make run`), never inside site-packages. Its folder is made if
@@ -87,6 +89,8 @@ class Settings:
     backup_dir: Path | None = None
     backup_keep: int = DEFAULT_BACKUP_KEEP
     log_format: str = "text"
+    # EVENT_LOOP: auto (uvloop where installed), uvloop or asyncio; see bot/core/runtime.py.
+    event_loop: str = "auto"
     # NEWS_HUB_CHANNEL_ID (issue 20): an announcement channel in the operator's own server that
     # gets every news item, published, so other servers' channels can follow it. Off if unset.
     news_hub_channel_id: int | None = None
@@ -123,7 +127,7 @@ class Settings:
             f"shards={self.shards_text}, "
             f"metrics={self.metrics_host}:{self.metrics_port or 'off'}, "
             f"backup_dir={self.backup_dir or 'off'}, backup_keep={self.backup_keep}, "
-            f"log_format={self.log_format}, "
+            f"log_format={self.log_format}, event_loop={self.event_loop}, "
             f"news_hub_channel_id={self.news_hub_channel_id or 'off'})"
         )
 
@@ -253,6 +257,13 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
     log_format = (_clean(env, "LOG_FORMAT") or "text").lower()
     if log_format not in _LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT must be text or json, got {shown(log_format)}")
+    event_loop = (_clean(env, "EVENT_LOOP") or "auto").lower()
+    if event_loop not in EVENT_LOOPS:
+        raise ConfigError(f"EVENT_LOOP must be auto, uvloop or asyncio, got {shown(event_loop)}")
+    try:
+        loop_factory(event_loop)
+    except EventLoopUnavailable as exc:
+        raise ConfigError(str(exc)) from None
 
     hub_raw = _clean(env, "NEWS_HUB_CHANNEL_ID")
     news_hub_channel_id = _snowflake("NEWS_HUB_CHANNEL_ID", hub_raw) if hub_raw else None
@@ -288,6 +299,7 @@ def parse_settings(env: Mapping[str, str | None]) -> Settings:
         backup_dir=backup_dir,
         backup_keep=int(keep),
         log_format=log_format,
+        event_loop=event_loop,
         shard_count=shard_count,
         news_hub_channel_id=news_hub_channel_id,
         shard_ids=shard_ids,

@@ -1,0 +1,51 @@
+"""The event loop the bot runs on (EVENT_LOOP): uvloop where it is installed, else asyncio's.
+
+uvloop runs the loop, its sockets and its timers in C. Under the premiere-night burst the bot
+spends less CPU per interaction on it (figures in benchmarks/README.md); discord.py, aiohttp and
+aiosqlite work on it unchanged. `asyncio` is there to rule the loop out when chasing a problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+EVENT_LOOPS = ("auto", "uvloop", "asyncio")
+
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+
+
+class EventLoopUnavailable(RuntimeError):
+    """EVENT_LOOP names a loop that is not installed here."""
+
+
+def loop_factory(choice: str) -> LoopFactory | None:
+    """What makes the loop `choice` asks for (None: asyncio's own). `auto` takes uvloop when it
+    is installed (it is a dependency everywhere but Windows, which it does not support)."""
+    if choice == "asyncio":
+        return None
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        if choice == "uvloop":
+            raise EventLoopUnavailable(
+                "EVENT_LOOP=uvloop, but uvloop is not installed here (it does not run on "
+                "Windows): install it, or set EVENT_LOOP=auto") from None
+        return None
+    factory: LoopFactory = uvloop.new_event_loop
+    return factory
+
+
+def loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    """'uvloop' or 'asyncio', for the start-up log line and status."""
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+
+
+def run(main: Coroutine[Any, Any, T], *, event_loop: str = "auto") -> T:
+    """asyncio.run(main) on the loop `event_loop` names."""
+    with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
+        return runner.run(main)

@@ -1,0 +1,67 @@
+"""The event loop (EVENT_LOOP) and JSON library the bot runs with. The child-process tests
+(graceful stop, shard takeover) run the real bot on the loop `auto` picks."""
+
+import asyncio
+import sys
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot.cli import main
+from bot.core.config import ConfigError, parse_settings
+from bot.core.runtime import EventLoopUnavailable, loop_factory, loop_name, run
+
+
+async def running_loop_name() -> str:
+    await asyncio.sleep(0)  # a real turn of the loop, timers included
+    return loop_name(asyncio.get_running_loop())
+
+
+# uvloop is a dependency everywhere but Windows: a missing install fails here, not skips.
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop does not support Windows")
+def test_auto_runs_on_uvloop_where_it_is_installed() -> None:
+    assert run(running_loop_name()) == "uvloop"
+    assert run(running_loop_name(), event_loop="uvloop") == "uvloop"
+
+
+def test_asyncio_runs_on_asyncios_own_loop() -> None:
+    assert loop_factory("asyncio") is None
+    assert run(running_loop_name(), event_loop="asyncio") == "asyncio"
+
+
+def test_without_uvloop_auto_falls_back_and_uvloop_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as on Windows, where it is not installed
+    assert loop_factory("auto") is None
+    assert run(running_loop_name()) == "asyncio"
+    with pytest.raises(EventLoopUnavailable, match="not installed"):
+        loop_factory("uvloop")
+    with pytest.raises(ConfigError, match="EVENT_LOOP=uvloop"):
+        parse_settings({"EVENT_LOOP": "uvloop"})
+
+
+def test_the_setting_is_parsed_and_shown() -> None:
+    assert parse_settings({}).event_loop == "auto"
+    settings = parse_settings({"EVENT_LOOP": " AsyncIO "})
+    assert settings.event_loop == "asyncio"
+    assert "event_loop=asyncio" in repr(settings)
+    with pytest.raises(ConfigError, match="EVENT_LOOP must be auto, uvloop or asyncio"):
+        parse_settings({"EVENT_LOOP": "trio"})
+
+
+def test_cli_bad_event_loop_is_one_line_and_exit_2(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    env = tmp_path / ".env"
+    env.write_text("EVENT_LOOP=trio\n")
+    assert main(["--env-file", str(env), "db", "stats"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "EVENT_LOOP must be auto, uvloop or asyncio" in err
+
+
+def test_discord_reads_and_writes_json_with_orjson() -> None:
+    # A dependency of the project: without it discord.py silently falls back to json.
+    import orjson
+
+    assert discord.utils.HAS_ORJSON
+    assert discord.utils._from_json is orjson.loads

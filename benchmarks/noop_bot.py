@@ -7,7 +7,7 @@ DISCORD_API_BASE / DISCORD_GATEWAY_URL / DISCORD_TOKEN variables the bot reads (
 SHARD_COUNT when given); it logs "ready as ..." on stderr like the bot does. What it costs to
 serve an interaction is then discord.py's and the machine's share alone, which the bot's
 capacity is compared with. It runs on the same event loop as the bot (EVENT_LOOP, uvloop where
-installed) and parses JSON with the same library, so the comparison is of the work alone.
+installed), so the comparison is of the work alone.
 """
 
 from __future__ import annotations

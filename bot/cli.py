@@ -42,7 +42,7 @@ from bot.core.config import (
 from bot.core.database import Database, StoreUnavailable, check_location, is_damage
 from bot.core.leadership import LeaseRepository, describe_lease, shard_count_conflict
 from bot.core.maintenance import CheckReport, backup_database, check_database
-from bot.core.runtime import loop_name, run
+from bot.core.runtime import json_problem, loop_name, run
 from bot.core.service_lock import ServingLockError, preparing, serving
 from bot.store import Store, StoreError
 
@@ -288,8 +288,9 @@ async def cmd_run(settings: Settings) -> None:
     token = _require_token(settings)
     point_discord_at(settings)
     # Said once, so a figure or a report can be matched with the runtime it came from.
-    log.info("event loop: %s; discord.py's JSON: %s", loop_name(asyncio.get_running_loop()),
-             "orjson" if discord.utils.HAS_ORJSON else "json (orjson is not installed)")
+    log.info("event loop: %s", loop_name(asyncio.get_running_loop()))
+    if (problem := json_problem()) is not None:
+        log.warning("%s", problem)
     _allow_default_folder(settings)
     check_location(settings.database_path, create=True)
     seed = first_start_seed(settings)

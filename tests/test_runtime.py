@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.core.config import ConfigError, parse_settings
-from bot.core.runtime import EventLoopUnavailable, loop_factory, loop_name, run
+from bot.core.runtime import EventLoopUnavailable, json_problem, loop_factory, loop_name, run
 
 
 async def running_loop_name() -> str:
@@ -59,9 +59,15 @@ def test_cli_bad_event_loop_is_one_line_and_exit_2(tmp_path: Path,
     assert err.count("\n") == 1 and "EVENT_LOOP must be auto, uvloop or asyncio" in err
 
 
-def test_discord_reads_and_writes_json_with_orjson() -> None:
-    # A dependency of the project: without it discord.py silently falls back to json.
-    import orjson
+def test_discord_reads_json_with_the_json_module() -> None:
+    # Not orjson, which discord.py takes up by itself when installed: orjson refuses a lone
+    # surrogate escape, and a gateway event it cannot read stops the connection
+    # (tests/test_hostile_inputs.py sends one). The project does not depend on it.
+    assert not discord.utils.HAS_ORJSON
+    assert json_problem() is None
 
-    assert discord.utils.HAS_ORJSON
-    assert discord.utils._from_json is orjson.loads
+
+def test_orjson_in_the_environment_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(discord.utils, "HAS_ORJSON", True)
+    problem = json_problem()
+    assert problem is not None and "pip uninstall orjson" in problem

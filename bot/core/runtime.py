@@ -12,6 +12,8 @@ import importlib
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import discord.utils
+
 T = TypeVar("T")
 
 EVENT_LOOPS = ("auto", "uvloop", "asyncio")
@@ -49,3 +51,15 @@ def run(main: Coroutine[Any, Any, T], *, event_loop: str = "auto") -> T:
     """asyncio.run(main) on the loop `event_loop` names."""
     with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
         return runner.run(main)
+
+
+def json_problem() -> str | None:
+    """What to tell the operator when discord.py parses JSON with orjson, as it does by itself
+    whenever orjson is installed: orjson refuses a lone surrogate escape (`\\ud800`) that the
+    json module reads, and discord.py's gateway does not survive an event it cannot parse.
+    The project does not depend on orjson; something else installed it."""
+    if not discord.utils.HAS_ORJSON:
+        return None
+    return ("orjson is installed in the bot's environment, so discord.py parses gateway events "
+            "with it, and one event with text orjson refuses (a lone surrogate) stops the "
+            "bot's connection: uninstall orjson (pip uninstall orjson)")

@@ -30,6 +30,17 @@ def memory_total_mib() -> int | None:
     return None
 
 
+def event_loop() -> str:
+    """The loop the bots under test run on: what EVENT_LOOP's default (auto) picks here."""
+    from bot.core.runtime import loop_factory
+
+    if loop_factory("auto") is None:
+        return "asyncio"
+    from importlib.metadata import version
+
+    return f"uvloop {version('uvloop')}"
+
+
 def describe() -> dict[str, Any]:
     import aiosqlite
     import discord
@@ -42,6 +53,7 @@ def describe() -> dict[str, Any]:
         "implementation": sys.implementation.name,
         "discord_py": discord.__version__,
         "sqlite": aiosqlite.sqlite_version,
+        "event_loop": event_loop(),
         "platform": platform.platform(),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -49,4 +61,5 @@ def describe() -> dict[str, Any]:
 
 def one_line(info: dict[str, Any]) -> str:
     return (f"{info['cpus']} CPUs ({info['cpu_model']}), Python {info['python']}, "
-            f"discord.py {info['discord_py']}, SQLite {info['sqlite']}")
+            f"discord.py {info['discord_py']}, SQLite {info['sqlite']}, "
+            f"event loop {info.get('event_loop', 'asyncio')}")

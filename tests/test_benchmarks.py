@@ -9,7 +9,7 @@ import random
 
 from benchmarks.burst import Inputs, Layout, Mix, burst_world, capacity, next_refinement, subscribed
 from benchmarks.figures import Figure, Section, percentile, ratio_interval
-from benchmarks.machine import describe
+from benchmarks.machine import describe, one_line
 from benchmarks.report import markdown, text_table
 from benchmarks.run import BENCHMARKS, TINY, results_json, run_all
 
@@ -68,6 +68,9 @@ async def test_every_benchmark_runs_on_tiny_sizes() -> None:
     assert memory["ours"]["rss_mib"] > 0 and memory["baseline"]["rss_mib"] > 0
 
     machine = describe()
+    # The figures say which loop the bots ran on (EVENT_LOOP's default picks it).
+    assert machine["event_loop"].split()[0] in {"uvloop", "asyncio"}
+    assert f"event loop {machine['event_loop']}" in one_line(machine)
     data = results_json(list(sections.values()), TINY, "tiny", machine)
     assert data["errors"] == {}
     assert "| latency |" in markdown(list(sections.values()), machine, "tiny")

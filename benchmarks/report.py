@@ -34,7 +34,8 @@ def markdown(sections: list[Section], machine: dict[str, Any], mode: str) -> str
     lines = [
         f"Run `{mode}` on {machine['when']}: {machine['cpus']} CPUs ({machine['cpu_model']}), "
         f"{machine['memory_mib']:,} MiB, Python {machine['python']}, discord.py "
-        f"{machine['discord_py']}, SQLite {machine['sqlite']}.",
+        f"{machine['discord_py']}, SQLite {machine['sqlite']}, event loop "
+        f"{machine.get('event_loop', 'asyncio')}.",
         "",
         "| Benchmark | Figure | Value | Target | Met |",
         "|---|---|---|---|---|",

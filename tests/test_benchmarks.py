@@ -73,7 +73,8 @@ async def test_every_benchmark_runs_on_tiny_sizes() -> None:
     assert f"event loop {machine['event_loop']}" in one_line(machine)
     data = results_json(list(sections.values()), TINY, "tiny", machine)
     assert data["errors"] == {}
-    assert "| latency |" in markdown(list(sections.values()), machine, "tiny")
+    table = markdown(list(sections.values()), machine, "tiny")
+    assert "| latency |" in table and f"event loop {machine['event_loop']}." in table
     assert "baseline" in text_table(list(sections.values()))
 
 

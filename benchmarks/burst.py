@@ -28,6 +28,7 @@ import gc
 import math
 import os
 import random
+import re
 import resource
 import sys
 import tempfile
@@ -735,6 +736,19 @@ async def run(*, characters: int, quotes: int, layout: Layout, first_rate: float
     return section
 
 
+_EVENT_LOOP_LINE = re.compile(r"event loop: (\w+)")
+
+
+def event_loops(target: Target) -> list[str | None]:
+    """The loop each of the target's processes said at start it runs on (None: it did not say):
+    the bot and the no-op are compared on the same one."""
+    found = []
+    for child in target.bots:
+        matches = (_EVENT_LOOP_LINE.search(line) for _, line in child.lines)
+        found.append(next((m.group(1) for m in matches if m), None))
+    return found
+
+
 def _report(section: Section, targets: list[Target], fanout: dict[str, Any] | None,
             layout: Layout) -> None:
     bot, noop = targets[0], targets[1]
@@ -746,6 +760,7 @@ def _report(section: Section, targets: list[Target], fanout: dict[str, Any] | No
         mix={k: w for k, w, _ in Mix.UNITS},
         steps={t.spec.name: t.steps for t in targets},
         capacity=caps, capacity_ratio=ratio, fanout=fanout,
+        event_loops={t.spec.name: event_loops(t) for t in targets},
     )
     for target in (bot, noop):
         name = target.spec.name

@@ -12,9 +12,10 @@ dependencies. Each gets its own copy of one store grown by the working tree's co
 benchmark grows it), so both must read the same schema: a revision older than the store's schema
 refuses to start, and says so.
 
-At each rate, each revision gets a step on an emulator of its own, one after the other, so both
-meet the machine within a minute of each other: its drift between runs (15% here) lands on both,
-which is why a change is judged by this comparison and not by two burst runs. The same step as
+At each rate, each revision gets a step on an emulator of its own, one after the other, so all
+meet the machine within a minute of each other: its drift between runs (capacities a third apart
+here, with the same code) lands on each, which is why a change is judged by this comparison and
+not by two burst runs. The same step as
 the burst benchmark's (an open-loop mix, p99 from dispatch to callback, CPU of each process).
 Per revision and rate it prints what was answered, p50/p99, deadlines missed, CPU (percent of a
 core) and CPU per interaction; then each revision's capacity (the highest rate that held, as in
@@ -82,13 +83,19 @@ def unpack(revision: str, dest: Path) -> Path:
             shutil.copytree(PROJECT_ROOT / part, dest / part,
                             ignore=shutil.ignore_patterns("__pycache__", "*.db*"))
         return dest
-    done = subprocess.run(["git", "archive", "--format=tar", revision, *TREE_PARTS],
-                          cwd=PROJECT_ROOT, capture_output=True, check=False)
+    try:
+        done = subprocess.run(["git", "archive", "--format=tar", revision, *TREE_PARTS],
+                              cwd=PROJECT_ROOT, capture_output=True, check=False)
+    except OSError as exc:
+        raise CompareError(f"cannot run git to unpack {revision!r}: {exc}") from None
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip().splitlines()
         raise CompareError(f"cannot unpack {revision!r}: {reason[-1] if reason else 'git failed'}")
     with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-        archive.extractall(dest, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+            archive.extractall(dest, filter="data")
+        else:  # git's own archive of this repository, nothing from outside
+            archive.extractall(dest)
     return dest
 
 
@@ -97,11 +104,14 @@ def tree_argv(tree: Path) -> list[str]:
     return [sys.executable, "-c", RUN_TREE, str(tree), "--env-file", os.devnull, "run"]
 
 
-def per_interaction_ms(step: dict[str, Any], seconds: float) -> float:
-    """CPU milliseconds the bot's process spent per interaction answered in the step."""
+def per_interaction_ms(step: dict[str, Any], seconds: float) -> float | None:
+    """CPU milliseconds the bot's process spent per interaction answered in the step (None if
+    none was): its CPU while the arrivals were sent, as the burst benchmark measures it, over
+    those answered. Near capacity, answers given after the last arrival are counted without
+    their CPU, for every revision alike."""
     answered_per_second = step["answered"] / seconds
     cpu = sum(step["cpu"]["bot_percent"])
-    return cpu * 10 / answered_per_second if answered_per_second else float("nan")
+    return round(cpu * 10 / answered_per_second, 3) if answered_per_second else None
 
 
 def summary(targets: list[Target], seconds: float) -> dict[str, Any]:
@@ -112,7 +122,7 @@ def summary(targets: list[Target], seconds: float) -> dict[str, Any]:
                        "p99_ms": s["p99_ms"], "late": s["late"], "failures": s["failures"],
                        "holds": s["holds"], "cpu_percent": sum(s["cpu"]["bot_percent"]),
                        "emulator_percent": s["cpu"]["emulator_percent"],
-                       "cpu_ms_per_interaction": round(per_interaction_ms(s, seconds), 3)}
+                       "cpu_ms_per_interaction": per_interaction_ms(s, seconds)}
                       for s in t.steps],
         }
         for t in targets
@@ -124,9 +134,10 @@ def table(result: dict[str, Any]) -> str:
              f"{'late':>5} {'CPU %':>6} {'CPU ms/int':>10}"]
     for name, revision in result.items():
         for s in sorted(revision["steps"], key=lambda s: s["rate"]):
+            per = s["cpu_ms_per_interaction"]
             lines.append(f"{name:>12} {s['rate']:>7g} {s['answered']:>8} {s['p50_ms']:>8.1f} "
                          f"{s['p99_ms']:>8.1f} {s['late']:>5} {s['cpu_percent']:>6.1f} "
-                         f"{s['cpu_ms_per_interaction']:>10.3f}"
+                         f"{'-' if per is None else f'{per:.3f}':>10}"
                          + ("" if s["holds"] else "  does not hold"))
     for name, revision in result.items():
         lines.append(f"{name}: capacity {revision['capacity']:g}/s")
@@ -147,8 +158,12 @@ async def compare(revisions: list[str], *, rates: list[float], seconds: float, r
             db = work_dir / f"store-{i}.db"
             shutil.copy(grown, db)
             spec = BotSpec(name, tree_argv(tree), processes=[{"SEED_DIR": str(tree / "data")}])
-            targets.append(await stack.enter_async_context(
-                started(spec, sizes.layout, db, inputs, None)))
+            try:
+                targets.append(await stack.enter_async_context(
+                    started(spec, sizes.layout, db, inputs, None)))
+            except (RuntimeError, TimeoutError) as exc:
+                # A revision older than the store's schema, or one needing other packages.
+                raise CompareError(f"{name}'s bot did not start: {exc}") from None
         for target in targets:
             await warm_up(target)
         await asyncio.sleep(2.0)  # start-up work (the index upkeep's first round) settles
@@ -175,8 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rates = [float(r) for r in args.rates.split(",")]
     except ValueError:
-        print(f"compare: --rates must be numbers separated by commas, got {args.rates!r}",
+        rates = []
+    if not rates or min(rates) <= 0:
+        print(f"compare: --rates must be rates above 0 separated by commas, got {args.rates!r}",
               file=sys.stderr)
+        return 2
+    if args.seconds <= 0:
+        print(f"compare: --seconds must be above 0, got {args.seconds:g}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="compare-") as folder:
         try:

@@ -31,10 +31,11 @@ def memory_total_mib() -> int | None:
 
 
 def event_loop() -> str:
-    """The loop the bots under test run on: what EVENT_LOOP's default (auto) picks here."""
+    """The loop the bots under test run on: what EVENT_LOOP (passed on to every child, auto
+    unless set) picks here."""
     from bot.core.runtime import loop_factory
 
-    if loop_factory("auto") is None:
+    if loop_factory(os.environ.get("EVENT_LOOP", "auto").strip().lower()) is None:
         return "asyncio"
     from importlib.metadata import version
 

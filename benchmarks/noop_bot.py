@@ -12,6 +12,7 @@ installed), so the comparison is of the work alone.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 
@@ -20,7 +21,7 @@ import discord.gateway
 import discord.http
 import yarl
 
-from bot.core.runtime import run
+from bot.core.runtime import EVENT_LOOPS, loop_name, run
 
 FIXED_TEXT = "ok"
 BUTTON_ID = "noop:again"
@@ -52,6 +53,7 @@ def main() -> None:
 
     @client.event
     async def on_ready() -> None:
+        print(f"event loop: {loop_name(asyncio.get_running_loop())}", file=sys.stderr)
         print(f"ready as {client.user} in {len(client.guilds)} servers", file=sys.stderr,
               flush=True)
 
@@ -69,7 +71,10 @@ def main() -> None:
         async with client:
             await client.start(os.environ["DISCORD_TOKEN"])
 
-    run(serve(), event_loop=os.environ.get("EVENT_LOOP", "auto").lower())
+    choice = os.environ.get("EVENT_LOOP", "auto").strip().lower()
+    if choice not in EVENT_LOOPS:
+        sys.exit(f"noop_bot: EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, got {choice!r}")
+    run(serve(), event_loop=choice)
 
 
 if __name__ == "__main__":

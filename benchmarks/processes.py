@@ -114,7 +114,8 @@ class ChildBot:
 def child_env(emu: Emulator, db_path: Path, **settings: str) -> dict[str, str]:
     """The environment for `python -m bot run` against `emu`: only what the bot needs."""
     env = {k: v for k, v in os.environ.items()
-           if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")}
+           # EVENT_LOOP: a run on asyncio's loop (EVENT_LOOP=asyncio) runs every child on it.
+           if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "EVENT_LOOP")}
     env.update(
         PYTHONUNBUFFERED="1",
         DISCORD_TOKEN=emu.config.token,

@@ -31,6 +31,7 @@ import aiohttp
 import discord
 
 from bot.canon.seeding import SeedData, SeedError, load_seed
+from bot.core import runtime
 from bot.core.backups import before_migrating
 from bot.core.config import (
     DEFAULT_DATABASE,
@@ -42,7 +43,6 @@ from bot.core.config import (
 from bot.core.database import Database, StoreUnavailable, check_location, is_damage
 from bot.core.leadership import LeaseRepository, describe_lease, shard_count_conflict
 from bot.core.maintenance import CheckReport, backup_database, check_database
-from bot.core.runtime import json_problem, loop_name, run
 from bot.core.service_lock import ServingLockError, preparing, serving
 from bot.store import Store, StoreError
 
@@ -288,8 +288,8 @@ async def cmd_run(settings: Settings) -> None:
     token = _require_token(settings)
     point_discord_at(settings)
     # Said once, so a figure or a report can be matched with the runtime it came from.
-    log.info("event loop: %s", loop_name(asyncio.get_running_loop()))
-    if (problem := json_problem()) is not None:
+    log.info("event loop: %s", runtime.loop_name(asyncio.get_running_loop()))
+    if (problem := runtime.json_problem()) is not None:
         log.warning("%s", problem)
     _allow_default_folder(settings)
     check_location(settings.database_path, create=True)
@@ -332,7 +332,9 @@ async def _stop_on_signals(client: discord.Client) -> AsyncIterator[None]:
 
     installed = []
     for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on every platform
+        # Not on every platform, and only on the main thread: asyncio's loop says so with
+        # RuntimeError there, uvloop's with ValueError.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop, signum)
             installed.append(signum)
     try:
@@ -476,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = None
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            code = run(dispatch(args, settings), event_loop=settings.event_loop)
+            code = runtime.run(dispatch(args, settings), event_loop=settings.event_loop)
     except SeedError as exc:
         if len(exc.problems) == 1:
             # A problem that is a full sentence already says what to do (save as UTF-8, point

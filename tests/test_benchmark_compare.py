@@ -21,9 +21,11 @@ async def test_two_revisions_take_turns_each_from_its_own_tree(tmp_path: Path) -
         assert step["answered"] > 0, name
         assert step["failures"] == 0 and step["late"] == 0, name
         assert step["cpu_ms_per_interaction"] > 0, name
-    # Each bot ran from its own unpacked copy, not from the project folder.
-    assert (tmp_path / "tree-0" / "bot" / "cli.py").is_file()
-    assert (tmp_path / "tree-1" / "cogs").is_dir()
+    # Each bot ran from its own unpacked copy, not from the project folder: Python compiled
+    # the modules it imported there.
+    for tree in ("tree-0", "tree-1"):
+        assert list((tmp_path / tree / "bot" / "__pycache__").glob("cli.*.pyc")), tree
+        assert list((tmp_path / tree / "cogs" / "__pycache__").glob("quotes.*.pyc")), tree
     assert "1:HEAD" in table(result) and "capacity" in table(result)
 
 
@@ -36,3 +38,7 @@ def test_a_revision_git_does_not_know_is_one_line_and_exit_2(
     assert err.startswith("compare: cannot unpack 'no-such-revision'") and err.count("\n") == 1
     assert main(["HEAD"]) == 2
     assert "two revisions or more" in capsys.readouterr().err
+    assert main(["HEAD", ".", "--rates", "0,100"]) == 2
+    assert "--rates must be rates above 0" in capsys.readouterr().err
+    assert main(["HEAD", ".", "--seconds", "0"]) == 2
+    assert "--seconds must be above 0" in capsys.readouterr().err

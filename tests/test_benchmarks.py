@@ -63,6 +63,9 @@ async def test_every_benchmark_runs_on_tiny_sizes() -> None:
     assert fanout["delivered"] == fanout["channels"] == TINY.burst_guilds * (
         TINY.burst_channels_per_guild)
     assert burst["fanout"]["with_fanout"]["failures"] == 0
+    # Both bots said which loop they ran on: the same one, the one the machine line names.
+    loop = describe()["event_loop"].split()[0]
+    assert burst["event_loops"] == {"bot": [loop], "no-op bot": [loop]}
 
     memory = sections["scale"].details["runs"][str(TINY.memory_guilds[0])]
     assert memory["ours"]["rss_mib"] > 0 and memory["baseline"]["rss_mib"] > 0

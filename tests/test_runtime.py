@@ -2,13 +2,15 @@
 (graceful stop, shard takeover) run the real bot on the loop `auto` picks."""
 
 import asyncio
+import concurrent.futures
 import sys
 from pathlib import Path
 
 import discord
 import pytest
 
-from bot.cli import main
+import bot.cli
+from bot.cli import _stop_on_signals, main
 from bot.core.config import ConfigError, parse_settings
 from bot.core.runtime import EventLoopUnavailable, json_problem, loop_factory, loop_name, run
 
@@ -39,6 +41,39 @@ def test_without_uvloop_auto_falls_back_and_uvloop_is_refused(
         loop_factory("uvloop")
     with pytest.raises(ConfigError, match="EVENT_LOOP=uvloop"):
         parse_settings({"EVENT_LOOP": "uvloop"})
+
+
+@pytest.mark.parametrize("choice", ["auto", "asyncio"])
+def test_main_runs_every_command_on_the_loop_the_setting_names(
+        choice: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    async def dispatch(args: object, settings: object) -> int:
+        seen.append(await running_loop_name())
+        return 0
+
+    monkeypatch.setattr(bot.cli, "dispatch", dispatch)
+    env = tmp_path / ".env"
+    env.write_text(f"EVENT_LOOP={choice}\n")
+    assert main(["--env-file", str(env), "db", "stats"]) == 0
+    expected = "asyncio" if choice == "asyncio" or loop_factory("auto") is None else "uvloop"
+    assert seen == [expected]
+
+
+@pytest.mark.parametrize("choice", ["auto", "asyncio"])
+def test_signal_handlers_are_skipped_off_the_main_thread(choice: str) -> None:
+    # `run` called from another thread (an embedding, a harness): neither loop may install
+    # signal handlers there; asyncio's says so with RuntimeError, uvloop's with ValueError.
+    async def serve() -> str:
+        client = discord.Client(intents=discord.Intents.none())
+        async with _stop_on_signals(client):
+            await asyncio.sleep(0)
+        return await running_loop_name()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        name = pool.submit(run, serve(), event_loop=choice).result()
+    assert name == ("asyncio" if choice == "asyncio" or loop_factory("auto") is None
+                    else "uvloop")
 
 
 def test_the_setting_is_parsed_and_shown() -> None:

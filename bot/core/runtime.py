@@ -12,8 +12,6 @@ import importlib
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-import discord.utils
-
 T = TypeVar("T")
 
 EVENT_LOOPS = ("auto", "uvloop", "asyncio")
@@ -43,7 +41,7 @@ def loop_factory(choice: str) -> LoopFactory | None:
 
 
 def loop_name(loop: asyncio.AbstractEventLoop) -> str:
-    """'uvloop' or 'asyncio', for the start-up log line and status."""
+    """'uvloop' or 'asyncio', for `run`'s start-up log line."""
     return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
 
 
@@ -58,6 +56,8 @@ def json_problem() -> str | None:
     whenever orjson is installed: orjson refuses a lone surrogate escape (`\\ud800`) that the
     json module reads, and discord.py's gateway does not survive an event it cannot parse.
     The project does not depend on orjson; something else installed it."""
+    import discord.utils  # here: the settings, which import this module, need none of discord
+
     if not discord.utils.HAS_ORJSON:
         return None
     return ("orjson is installed in the bot's environment, so discord.py parses gateway events "

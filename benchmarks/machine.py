@@ -33,9 +33,12 @@ def memory_total_mib() -> int | None:
 def event_loop() -> str:
     """The loop the bots under test run on: what EVENT_LOOP (passed on to every child, auto
     unless set) picks here."""
+    from bot.core.config import parse_settings
     from bot.core.runtime import loop_factory
 
-    if loop_factory(os.environ.get("EVENT_LOOP", "auto").strip().lower()) is None:
+    # Read as the bot reads it (a bad value fails the run, as it would fail each child).
+    choice = parse_settings({"EVENT_LOOP": os.environ.get("EVENT_LOOP")}).event_loop
+    if loop_factory(choice) is None:
         return "asyncio"
     from importlib.metadata import version
 

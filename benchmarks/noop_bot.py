@@ -21,7 +21,8 @@ import discord.gateway
 import discord.http
 import yarl
 
-from bot.core.runtime import EVENT_LOOPS, loop_name, run
+from bot.core.config import ConfigError, parse_settings
+from bot.core.runtime import loop_name, run
 
 FIXED_TEXT = "ok"
 BUTTON_ID = "noop:again"
@@ -71,9 +72,10 @@ def main() -> None:
         async with client:
             await client.start(os.environ["DISCORD_TOKEN"])
 
-    choice = os.environ.get("EVENT_LOOP", "auto").strip().lower()
-    if choice not in EVENT_LOOPS:
-        sys.exit(f"noop_bot: EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, got {choice!r}")
+    try:  # EVENT_LOOP read as the bot reads it
+        choice = parse_settings({"EVENT_LOOP": os.environ.get("EVENT_LOOP")}).event_loop
+    except ConfigError as exc:
+        sys.exit(f"noop_bot: {exc}")
     run(serve(), event_loop=choice)
 
 

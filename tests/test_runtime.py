@@ -20,8 +20,10 @@ async def running_loop_name() -> str:
     return loop_name(asyncio.get_running_loop())
 
 
-# uvloop is a dependency everywhere but Windows: a missing install fails here, not skips.
-@pytest.mark.skipif(sys.platform == "win32", reason="uvloop does not support Windows")
+# uvloop is a dependency everywhere but Windows and PyPy: a missing install fails here, not
+# skips.
+@pytest.mark.skipif(sys.platform == "win32" or sys.implementation.name != "cpython",
+                    reason="uvloop supports neither Windows nor PyPy")
 def test_auto_runs_on_uvloop_where_it_is_installed() -> None:
     assert run(running_loop_name()) == "uvloop"
     assert run(running_loop_name(), event_loop="uvloop") == "uvloop"
@@ -34,7 +36,8 @@ def test_asyncio_runs_on_asyncios_own_loop() -> None:
 
 def test_without_uvloop_auto_falls_back_and_uvloop_is_refused(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "uvloop", None)  # as on Windows, where it is not installed
+    # As on Windows or PyPy, where it is not installed.
+    monkeypatch.setitem(sys.modules, "uvloop", None)
     assert loop_factory("auto") is None
     assert run(running_loop_name()) == "asyncio"
     with pytest.raises(EventLoopUnavailable, match="not installed"):

@@ -25,7 +25,7 @@ class EventLoopUnavailable(RuntimeError):
 
 def loop_factory(choice: str) -> LoopFactory | None:
     """What makes the loop `choice` asks for (None: asyncio's own). `auto` takes uvloop when it
-    is installed (it is a dependency everywhere but Windows, which it does not support)."""
+    is installed (a dependency everywhere but Windows and PyPy, which it does not support)."""
     if choice == "asyncio":
         return None
     try:
@@ -34,7 +34,7 @@ def loop_factory(choice: str) -> LoopFactory | None:
         if choice == "uvloop":
             raise EventLoopUnavailable(
                 "EVENT_LOOP=uvloop, but uvloop is not installed here (it does not run on "
-                "Windows): install it, or set EVENT_LOOP=auto") from None
+                "Windows or PyPy): install it, or set EVENT_LOOP=auto") from None
         return None
     factory: LoopFactory = uvloop.new_event_loop
     return factory
